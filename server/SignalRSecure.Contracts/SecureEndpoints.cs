@@ -1,0 +1,35 @@
+namespace SignalRSecure.Contracts;
+
+/// <summary>The paths and headers of the SignalRSecure server.</summary>
+public static class SecureEndpoints
+{
+    /// <summary>The chat hub.</summary>
+    public const string ChatHub = "/hubs/chat";
+
+    /// <summary>Signs in with a user name and password and sets the session cookie.</summary>
+    public const string Login = "/auth/login";
+
+    /// <summary>Issues a ticket for the session in the cookie; requires <see cref="RequestHeader"/>.</summary>
+    public const string Ticket = "/auth/ticket";
+
+    /// <summary>Ends the session in the cookie; requires <see cref="RequestHeader"/>.</summary>
+    public const string Logout = "/auth/logout";
+
+    /// <summary>Issues a ticket for any user; requires the issuer key as a bearer token.</summary>
+    public const string IssueTicket = "/auth/tickets";
+
+    /// <summary>Revokes a user's tickets, sessions and connections; requires the issuer key. Format with the user name.</summary>
+    public const string RevokeUserFormat = "/auth/users/{0}/revoke";
+
+    /// <summary>Answers 200 when the server is ready.</summary>
+    public const string Health = "/healthz";
+
+    /// <summary>
+    /// The header every cookie-authenticated request must carry. A cross-site page cannot add it without a CORS
+    /// preflight, which the server grants only to allowed origins.
+    /// </summary>
+    public const string RequestHeader = "X-SignalRSecure";
+
+    /// <summary>The value of <see cref="RequestHeader"/>.</summary>
+    public const string RequestHeaderValue = "1";
+}

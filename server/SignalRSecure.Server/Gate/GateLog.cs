@@ -1,0 +1,44 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace SignalRSecure.Server.Gate;
+
+/// <summary>The gate's log events. None of them carries a ticket, a session id or a key.</summary>
+internal static partial class GateLog
+{
+    [LoggerMessage(EventId = 1, EventName = "ConnectionOpened", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} opened from {RemoteIp}")]
+    public static partial void ConnectionOpened(ILogger logger, string connectionId, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 2, EventName = "Authenticated", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} authenticated as {User}")]
+    public static partial void Authenticated(ILogger logger, string connectionId, IPAddress? remoteIp, string user);
+
+    [LoggerMessage(EventId = 3, EventName = "AuthenticationFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} failed to authenticate: {Reason}")]
+    public static partial void AuthenticationFailed(ILogger logger, string connectionId, IPAddress? remoteIp, string reason);
+
+    [LoggerMessage(EventId = 4, EventName = "AuthenticationTimedOut", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} did not authenticate in time")]
+    public static partial void AuthenticationTimedOut(ILogger logger, string connectionId, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 5, EventName = "PreAuthenticationViolation", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} sent {Violation} before authenticating")]
+    public static partial void PreAuthenticationViolation(ILogger logger, string connectionId, IPAddress? remoteIp, string violation);
+
+    [LoggerMessage(EventId = 6, EventName = "InvocationRateLimited", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User} from {RemoteIp} invoked over its rate limit")]
+    public static partial void InvocationRateLimited(ILogger logger, string connectionId, string user, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 7, EventName = "ConnectionClosed", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} closed: {CloseReason}")]
+    public static partial void ConnectionClosed(ILogger logger, string connectionId, IPAddress? remoteIp, string closeReason);
+
+    [LoggerMessage(EventId = 8, EventName = "AddressLockedOut", Level = LogLevel.Warning,
+        Message = "{RemoteIp} is locked out of new hub connections for {Lockout} after repeated failed authentications")]
+    public static partial void AddressLockedOut(ILogger logger, IPAddress? remoteIp, TimeSpan lockout);
+
+    [LoggerMessage(EventId = 11, EventName = "Reauthenticated", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} of {User} extended its session to {ExpiresAt}")]
+    public static partial void Reauthenticated(ILogger logger, string connectionId, string user, DateTimeOffset expiresAt);
+}

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+
+namespace SignalRSecure.Server.Gate;
+
+/// <summary>
+/// Wraps the hub's lifetime manager so that nothing reaches a connection before it authenticates:
+/// <c>Clients.All</c> means all authenticated connections, and sends to, or group additions of, an unauthenticated
+/// connection are dropped. It also hands each connection's <see cref="HubConnectionContext"/> to its gate.
+/// </summary>
+internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>
+    where THub : Hub
+{
+    private readonly ConcurrentDictionary<string, ConnectionGate> _gates = new(StringComparer.Ordinal);
+
+    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        var gate = connection.Features.Get<ConnectionGate>()
+            ?? throw new InvalidOperationException($"{typeof(THub).Name} must be mapped with MapSecureHub.");
+        gate.Attach(connection);
+        _gates[connection.ConnectionId] = gate;
+        await inner.OnConnectedAsync(connection);
+    }
+
+    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        _gates.TryRemove(connection.ConnectionId, out _);
+        await inner.OnDisconnectedAsync(connection);
+    }
+
+    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendGroupAsync(ConnectionGate.AuthenticatedGroup, methodName, args, cancellationToken);
+
+    public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
+        inner.SendGroupExceptAsync(ConnectionGate.AuthenticatedGroup, methodName, args, excludedConnectionIds, cancellationToken);
+
+    public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        IsAuthenticated(connectionId) ? inner.SendConnectionAsync(connectionId, methodName, args, cancellationToken) : Task.CompletedTask;
+
+    public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendConnectionsAsync([.. connectionIds.Where(IsAuthenticated)], methodName, args, cancellationToken);
+
+    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendGroupAsync(groupName, methodName, args, cancellationToken);
+
+    public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendGroupsAsync(groupNames, methodName, args, cancellationToken);
+
+    public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
+        inner.SendGroupExceptAsync(groupName, methodName, args, excludedConnectionIds, cancellationToken);
+
+    public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendUserAsync(userId, methodName, args, cancellationToken);
+
+    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        inner.SendUsersAsync(userIds, methodName, args, cancellationToken);
+
+    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        IsAuthenticated(connectionId) ? inner.AddToGroupAsync(connectionId, groupName, cancellationToken) : Task.CompletedTask;
+
+    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
+
+    public override Task<T> InvokeConnectionAsync<T>(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken) =>
+        IsAuthenticated(connectionId)
+            ? inner.InvokeConnectionAsync<T>(connectionId, methodName, args, cancellationToken)
+            : Task.FromException<T>(new HubException("The connection is not authenticated."));
+
+    public override Task SetConnectionResultAsync(string connectionId, Microsoft.AspNetCore.SignalR.Protocol.CompletionMessage result) =>
+        inner.SetConnectionResultAsync(connectionId, result);
+
+    public override bool TryGetReturnType(string invocationId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? type) =>
+        inner.TryGetReturnType(invocationId, out type);
+
+    private bool IsAuthenticated(string connectionId) =>
+        _gates.TryGetValue(connectionId, out var gate) && gate.IsAuthenticated;
+}

@@ -1,0 +1,43 @@
+using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.Contracts;
+
+namespace SignalRSecure.Server.Gate;
+
+/// <summary>
+/// The gate at the method level, behind <see cref="PreAuthenticationReader"/>: refuses every method but
+/// Authenticate before authentication (a second line, should anything reach a hub method), and applies the
+/// per-connection invocation rate limit after it.
+/// </summary>
+internal sealed class SecureHubFilter : IHubFilter
+{
+    private const string AuthenticateMethod = nameof(SecureHub<object>.Authenticate);
+
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var gate = ConnectionGate.From(invocationContext.Context)
+            ?? throw new HubException(HubErrors.AuthenticationRequired);
+        if (!gate.IsAuthenticated)
+        {
+            if (invocationContext.HubMethodName == AuthenticateMethod && gate.State == GateState.Authenticating)
+            {
+                return await next(invocationContext);
+            }
+
+            gate.CloseAfterReply(CloseReasons.AuthenticationRequired);
+            throw new HubException(HubErrors.AuthenticationRequired);
+        }
+
+        if (!gate.Invocations.TryTake())
+        {
+            gate.Keeper.OnRateLimited(gate);
+            if (!gate.RateLimitStrikes.TryTake())
+            {
+                gate.CloseAfterReply(CloseReasons.RateLimited);
+            }
+
+            throw new HubException(HubErrors.RateLimited);
+        }
+
+        return await next(invocationContext);
+    }
+}

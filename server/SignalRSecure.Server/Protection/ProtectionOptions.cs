@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Hosting;
+
+namespace SignalRSecure.Server.Protection;
+
+/// <summary>
+/// Origin allow-list and per-IP limits of the hub and the auth endpoints. Bound from <see cref="SectionName"/>.
+/// </summary>
+public sealed class ProtectionOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "SignalRSecure:Protection";
+
+    /// <summary>The default of <see cref="MaxConnectionsPerIp"/>.</summary>
+    public const int DefaultMaxConnectionsPerIp = 200;
+
+    /// <summary>The default of <see cref="MaxUnauthenticatedConnectionsPerIp"/>.</summary>
+    public const int DefaultMaxUnauthenticatedConnectionsPerIp = 20;
+
+    /// <summary>The default of <see cref="MaxUnauthenticatedConnections"/>.</summary>
+    public const int DefaultMaxUnauthenticatedConnections = 5_000;
+
+    /// <summary>The default of <see cref="AuthenticationFailuresPerIp"/>.</summary>
+    public const int DefaultAuthenticationFailuresPerIp = 10;
+
+    /// <summary>The default of <see cref="AuthenticationFailureWindow"/>.</summary>
+    public static readonly TimeSpan DefaultAuthenticationFailureWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>The default of <see cref="AuthenticationLockout"/>.</summary>
+    public static readonly TimeSpan DefaultAuthenticationLockout = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Browser origins (<c>scheme://host[:port]</c>) allowed on the hub and the auth endpoints besides the server's own.
+    /// A request whose <c>Origin</c> is neither gets 403 before any WebSocket upgrade; a request without <c>Origin</c>
+    /// (a non-browser client) passes and must still authenticate. The default is empty: same-origin only.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Concurrent hub connections from one IP (one /64 for IPv6). The default is 200.</summary>
+    public int MaxConnectionsPerIp { get; set; } = DefaultMaxConnectionsPerIp;
+
+    /// <summary>Concurrent hub connections from one IP that have not authenticated yet. The default is 20.</summary>
+    public int MaxUnauthenticatedConnectionsPerIp { get; set; } = DefaultMaxUnauthenticatedConnectionsPerIp;
+
+    /// <summary>Concurrent hub connections that have not authenticated yet, from all IPs together. The default is 5,000.</summary>
+    public int MaxUnauthenticatedConnections { get; set; } = DefaultMaxUnauthenticatedConnections;
+
+    /// <summary>
+    /// Failed <c>Authenticate</c> calls from one IP within <see cref="AuthenticationFailureWindow"/> that lock the IP out.
+    /// The default is 10.
+    /// </summary>
+    public int AuthenticationFailuresPerIp { get; set; } = DefaultAuthenticationFailuresPerIp;
+
+    /// <summary>The window failed <c>Authenticate</c> calls are counted in. The default is 1 minute.</summary>
+    public TimeSpan AuthenticationFailureWindow { get; set; } = DefaultAuthenticationFailureWindow;
+
+    /// <summary>How long a locked-out IP gets 429 for new hub connections. The default is 5 minutes.</summary>
+    public TimeSpan AuthenticationLockout { get; set; } = DefaultAuthenticationLockout;
+}
+
+internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProtectionOptions options)
+    {
+        var errors = new OptionsErrors(ProtectionOptions.SectionName)
+            .Positive(nameof(options.MaxConnectionsPerIp), options.MaxConnectionsPerIp)
+            .Positive(nameof(options.MaxUnauthenticatedConnectionsPerIp), options.MaxUnauthenticatedConnectionsPerIp)
+            .Positive(nameof(options.MaxUnauthenticatedConnections), options.MaxUnauthenticatedConnections)
+            .Positive(nameof(options.AuthenticationFailuresPerIp), options.AuthenticationFailuresPerIp)
+            .Positive(nameof(options.AuthenticationFailureWindow), options.AuthenticationFailureWindow)
+            .Positive(nameof(options.AuthenticationLockout), options.AuthenticationLockout);
+        for (var i = 0; i < options.AllowedOrigins.Count; i++)
+        {
+            errors.Require(OriginPolicy.TryNormalize(options.AllowedOrigins[i], out _), $"{nameof(options.AllowedOrigins)}:{i}",
+                "must be an origin such as https://chat.example.com (scheme, host and optional port; no path)");
+        }
+
+        return errors.Result();
+    }
+}

@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using SignalRSecure.Contracts;
+using SignalRSecure.Server.Diagnostics;
+
+namespace SignalRSecure.Server.Protection;
+
+/// <summary>
+/// Guards the routes marked with <see cref="SecureEndpointMetadata"/> before they run: a disallowed <c>Origin</c>
+/// gets 403 (on negotiate, on the WebSocket upgrade, which may skip negotiate, and on the auth endpoints), and a
+/// hub connection from a locked-out IP or over a connection cap gets 429, all before any 101.
+/// </summary>
+internal sealed class SecureEndpointMiddleware(
+    RequestDelegate next,
+    OriginPolicy origins,
+    ConnectionAdmission admissions,
+    AuthenticationFailureLimiter failures,
+    SecureHubMetrics metrics,
+    ILogger<SecureEndpointMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var marker = context.GetEndpoint()?.Metadata.GetMetadata<SecureEndpointMetadata>();
+        if (marker is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var remoteIp = context.Connection.RemoteIpAddress;
+        if (!origins.IsAllowed(context.Request))
+        {
+            ProtectionLog.OriginRefused(logger, LogText.Sanitize(context.Request.Path.Value), remoteIp, LogText.Sanitize(context.Request.Headers.Origin.ToString()));
+            await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "origin not allowed");
+            return;
+        }
+
+        context.Response.Headers.CacheControl = "no-store";
+        if (marker.Kind != SecureEndpointKind.Hub)
+        {
+            await next(context);
+            return;
+        }
+
+        if (failures.IsLockedOut(remoteIp, out var retryAfter))
+        {
+            metrics.RateLimited("lockout");
+            ProtectionLog.LockedOutConnectionRefused(logger, remoteIp);
+            await WriteTooManyAsync(context, retryAfter);
+            return;
+        }
+
+        if (!IsLongLivedTransportRequest(context.Request))
+        {
+            await next(context);
+            return;
+        }
+
+        // A WebSocket or SSE request lasts as long as its connection, so its permits are held for the request.
+        using var admission = admissions.TryAdmit(remoteIp);
+        if (admission is null)
+        {
+            metrics.RateLimited("connections");
+            ProtectionLog.ConnectionCapRefused(logger, remoteIp);
+            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        context.Features.Set(admission);
+        await next(context);
+    }
+
+    private static bool IsLongLivedTransportRequest(HttpRequest request) =>
+        request.HttpContext.WebSockets.IsWebSocketRequest
+        || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
+
+    private static Task WriteTooManyAsync(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, HubErrors.RateLimited);
+    }
+
+    internal static Task WriteErrorAsync(HttpContext context, int statusCode, string error)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.Headers[HeaderNames.CacheControl] = "no-store";
+        return context.Response.WriteAsJsonAsync(new ErrorResponse(error));
+    }
+}
