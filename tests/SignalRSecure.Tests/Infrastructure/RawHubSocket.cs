@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace SignalRSecure.Tests.Infrastructure;
+
+/// <summary>
+/// A hand-written SignalR JSON protocol client over a bare <see cref="ClientWebSocket"/> that skips negotiate, for
+/// the adversarial tests: it sends exactly the bytes a test asks for.
+/// </summary>
+public sealed class RawHubSocket : IAsyncDisposable
+{
+    public const char RecordSeparator = '\u001e';
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly ClientWebSocket _socket;
+    private readonly Queue<JsonElement> _pending = new();
+    private int _nextInvocationId;
+
+    private RawHubSocket(ClientWebSocket socket) => _socket = socket;
+
+    public WebSocketState State => _socket.State;
+
+    /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
+    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        try
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new RawHubSocket(socket);
+    }
+
+    /// <summary>Attempts the upgrade and returns the HTTP status the server answered with (101 on success).</summary>
+    public static async Task<HttpStatusCode> TryConnectAsync(Uri uri, string? origin = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        try
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            return HttpStatusCode.SwitchingProtocols;
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+    }
+
+    /// <summary>Connects and completes the JSON protocol handshake.</summary>
+    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null)
+    {
+        var socket = await ConnectAsync(uri, origin);
+        await socket.HandshakeAsync();
+        return socket;
+    }
+
+    public async Task HandshakeAsync()
+    {
+        await SendFrameAsync("""{"protocol":"json","version":1}""");
+        var response = await ReceiveAsync();
+        if (response.TryGetProperty("error", out var error))
+        {
+            throw new InvalidOperationException($"Handshake refused: {error}");
+        }
+    }
+
+    /// <summary>Sends <paramref name="json"/> followed by the record separator, as one text message.</summary>
+    public Task SendFrameAsync(string json) => SendRawAsync(Encoding.UTF8.GetBytes(json + RecordSeparator));
+
+    public Task SendRawAsync(byte[] bytes, WebSocketMessageType type = WebSocketMessageType.Text, bool endOfMessage = true) =>
+        _socket.SendAsync(bytes, type, endOfMessage, CancellationToken.None).WaitAsync(Timeout);
+
+    /// <summary>Sends an invocation and returns its id.</summary>
+    public async Task<string> InvokeAsync(string target, params object?[] arguments)
+    {
+        var id = (++_nextInvocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await SendFrameAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target, arguments }));
+        return id;
+    }
+
+    /// <summary>Invokes and waits for the completion: the result, or the error text.</summary>
+    public async Task<(JsonElement? Result, string? Error)> CallAsync(string target, params object?[] arguments)
+    {
+        var id = await InvokeAsync(target, arguments);
+        while (true)
+        {
+            var message = await ReceiveAsync();
+            if (message.GetProperty("type").GetInt32() == 3 && message.GetProperty("invocationId").GetString() == id)
+            {
+                return (message.TryGetProperty("result", out var result) ? result.Clone() : null,
+                        message.TryGetProperty("error", out var error) ? error.GetString() : null);
+            }
+
+            if (message.GetProperty("type").GetInt32() == 7)
+            {
+                throw new InvalidOperationException($"Closed while waiting for {target}: {message}");
+            }
+        }
+    }
+
+    /// <summary>The next message that is not a ping; throws when the socket closes first.</summary>
+    public async Task<JsonElement> ReceiveAsync()
+    {
+        while (true)
+        {
+            var message = await ReceiveAnyAsync() ?? throw new InvalidOperationException("The socket closed.");
+            if (!message.TryGetProperty("type", out var type) || type.GetInt32() != 6)
+            {
+                return message;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads until the server's close message and returns its error text (null for a close without error), or
+    /// returns null when the socket closes without one. Throws if a message other than a ping or close arrives.
+    /// </summary>
+    public async Task<CloseOutcome> ReceiveCloseAsync()
+    {
+        while (true)
+        {
+            var message = await ReceiveAnyAsync();
+            if (message is null)
+            {
+                return new CloseOutcome(ReceivedCloseMessage: false, Error: null, AllowReconnect: false);
+            }
+
+            var type = message.Value.GetProperty("type").GetInt32();
+            if (type == 7)
+            {
+                return new CloseOutcome(
+                    true,
+                    message.Value.TryGetProperty("error", out var error) ? error.GetString() : null,
+                    message.Value.TryGetProperty("allowReconnect", out var allow) && allow.GetBoolean());
+            }
+
+            if (type != 6)
+            {
+                throw new InvalidOperationException($"Expected the connection to close, but received {message}");
+            }
+        }
+    }
+
+    /// <summary>Whether the socket is closed by the server without anything but pings arriving first.</summary>
+    public async Task WaitForSocketCloseAsync()
+    {
+        while (await ReceiveAnyAsync() is not null)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            try
+            {
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WaitAsync(Timeout);
+            }
+            catch (Exception ex) when (ex is WebSocketException or TimeoutException or OperationCanceledException)
+            {
+            }
+        }
+
+        _socket.Dispose();
+    }
+
+    private async Task<JsonElement?> ReceiveAnyAsync()
+    {
+        if (_pending.Count > 0)
+        {
+            return _pending.Dequeue();
+        }
+
+        var buffer = new byte[64 * 1024];
+        using var message = new MemoryStream();
+        while (true)
+        {
+            WebSocketReceiveResult result;
+            try
+            {
+                result = await _socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(Timeout);
+            }
+            catch (WebSocketException)
+            {
+                return null;
+            }
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            message.Write(buffer, 0, result.Count);
+            if (!result.EndOfMessage)
+            {
+                continue;
+            }
+
+            foreach (var frame in Encoding.UTF8.GetString(message.ToArray()).Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                _pending.Enqueue(JsonDocument.Parse(frame).RootElement.Clone());
+            }
+
+            if (_pending.Count > 0)
+            {
+                return _pending.Dequeue();
+            }
+
+            message.SetLength(0);
+        }
+    }
+}
+
+/// <summary>How the server ended a raw connection.</summary>
+/// <param name="ReceivedCloseMessage">Whether a SignalR close message arrived before the socket closed.</param>
+/// <param name="Error">Its error text.</param>
+/// <param name="AllowReconnect">Its allowReconnect flag.</param>
+public sealed record CloseOutcome(bool ReceivedCloseMessage, string? Error, bool AllowReconnect);
