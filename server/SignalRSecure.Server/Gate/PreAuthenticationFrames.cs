@@ -58,7 +58,7 @@ internal static class PreAuthenticationFrames
         {
             return ClassifyCore(frame);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return PreAuthenticationFrame.Malformed;
         }
@@ -101,6 +101,8 @@ internal static class PreAuthenticationFrames
                 {
                     if (reader.TokenType == JsonTokenType.String)
                     {
+                        // Decoding validates the UTF-8, which the reader alone does not.
+                        _ = reader.GetString();
                         stringArguments++;
                     }
                     else

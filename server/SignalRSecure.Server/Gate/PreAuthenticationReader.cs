@@ -8,7 +8,9 @@ namespace SignalRSecure.Server.Gate;
 /// The gate at the byte level: wraps the connection's input so that, until the connection authenticates, SignalR
 /// reads only the handshake, pings, a close and a single well-formed <c>Authenticate</c> invocation, each within
 /// <see cref="SecureHubOptions.PreAuthenticationMaximumMessageSize"/>. Anything else never reaches SignalR: the
-/// connection is closed with a reason instead. After authentication every read passes straight through.
+/// connection is closed instead, with <c>authentication failed</c> for an oversized message or a malformed
+/// Authenticate (both count as failed attempts) and <c>authentication required</c> for any other message.
+/// After authentication every read passes straight through.
 /// </summary>
 /// <remarks>
 /// This sits below SignalR because hub filters never see unknown method names, stream items or completions, and
@@ -122,7 +124,7 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
         {
             if (frame.Length > maximumFrameSize)
             {
-                return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationRequired);
+                return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed);
             }
 
             switch (PreAuthenticationFrames.Classify(frame))
@@ -142,7 +144,7 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
         }
 
         return reader.Remaining > maximumFrameSize
-            ? Verdict.Refuse("an oversized message", CloseReasons.AuthenticationRequired)
+            ? Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed)
             : Verdict.PassAll;
     }
 

@@ -1,0 +1,142 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Protection;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class ProtectionLimiterTests
+{
+    private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.7");
+    private static readonly IPAddress Bystander = IPAddress.Parse("198.51.100.9");
+    private readonly ManualTimeProvider _time = new();
+
+    [Fact]
+    public void RecordFailure_TenthFailureWithinAMinute_LocksTheAddressOutForFiveMinutes()
+    {
+        var limiter = new AuthenticationFailureLimiter(Options.Create(new ProtectionOptions()), _time);
+
+        var lockedBy = Enumerable.Range(0, 10).Select(_ => limiter.RecordFailure(Attacker)).ToList();
+
+        Assert.Equal([.. Enumerable.Repeat(false, 9), true], lockedBy);
+        Assert.True(limiter.IsLockedOut(Attacker, out var retryAfter));
+        Assert.Equal(TimeSpan.FromMinutes(5), retryAfter);
+        Assert.False(limiter.IsLockedOut(Bystander, out _));
+    }
+
+    [Fact]
+    public void IsLockedOut_AfterTheLockout_IsFalse()
+    {
+        var limiter = new AuthenticationFailureLimiter(Options.Create(new ProtectionOptions()), _time);
+        for (var i = 0; i < 10; i++)
+        {
+            limiter.RecordFailure(Attacker);
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromMilliseconds(1));
+        Assert.True(limiter.IsLockedOut(Attacker, out _));
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(limiter.IsLockedOut(Attacker, out _));
+    }
+
+    [Fact]
+    public void RecordFailure_SpreadOverWindows_NeverLocksOut()
+    {
+        var limiter = new AuthenticationFailureLimiter(Options.Create(new ProtectionOptions()), _time);
+
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.False(limiter.RecordFailure(Attacker));
+            if (i % 9 == 8)
+            {
+                _time.Advance(TimeSpan.FromMinutes(1));
+            }
+        }
+
+        Assert.False(limiter.IsLockedOut(Attacker, out _));
+    }
+
+    [Fact]
+    public void RecordFailure_IPv6_CountsPerSlash64()
+    {
+        var limiter = new AuthenticationFailureLimiter(Options.Create(new ProtectionOptions { AuthenticationFailuresPerIp = 2 }), _time);
+
+        limiter.RecordFailure(IPAddress.Parse("2001:db8:1:2::1"));
+        limiter.RecordFailure(IPAddress.Parse("2001:db8:1:2:ffff::9"));
+
+        Assert.True(limiter.IsLockedOut(IPAddress.Parse("2001:db8:1:2::abcd"), out _));
+        Assert.False(limiter.IsLockedOut(IPAddress.Parse("2001:db8:1:3::1"), out _));
+    }
+
+    [Fact]
+    public void TokenBucket_BurstThenSustainedRate()
+    {
+        var bucket = new TokenBucket(_time, perSecond: 30, burst: 60);
+
+        var burst = Enumerable.Range(0, 61).Count(_ => bucket.TryTake());
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        var afterATenth = Enumerable.Range(0, 10).Count(_ => bucket.TryTake());
+        _time.Advance(TimeSpan.FromHours(1));
+        var afterAnHour = Enumerable.Range(0, 100).Count(_ => bucket.TryTake());
+
+        Assert.Equal(60, burst);
+        Assert.Equal(3, afterATenth);
+        Assert.Equal(60, afterAnHour);
+    }
+
+    [Fact]
+    public void TryAdmit_OverThePerIpUnauthenticatedCap_IsRefusedUntilOneAuthenticates()
+    {
+        using var admission = new ConnectionAdmission(Options.Create(new ProtectionOptions { MaxUnauthenticatedConnectionsPerIp = 2 }));
+        var first = admission.TryAdmit(Attacker);
+        var second = admission.TryAdmit(Attacker);
+
+        var third = admission.TryAdmit(Attacker);
+        var otherAddress = admission.TryAdmit(Bystander);
+        first!.MarkAuthenticated();
+        var afterAuthentication = admission.TryAdmit(Attacker);
+
+        Assert.NotNull(second);
+        Assert.Null(third);
+        Assert.NotNull(otherAddress);
+        Assert.NotNull(afterAuthentication);
+    }
+
+    [Fact]
+    public void TryAdmit_OverThePerIpConnectionCap_IsRefusedUntilOneCloses()
+    {
+        using var admission = new ConnectionAdmission(Options.Create(new ProtectionOptions { MaxConnectionsPerIp = 2 }));
+        var first = admission.TryAdmit(Attacker)!;
+        first.MarkAuthenticated();
+        var second = admission.TryAdmit(Attacker)!;
+        second.MarkAuthenticated();
+
+        var third = admission.TryAdmit(Attacker);
+        first.Dispose();
+        var afterClose = admission.TryAdmit(Attacker);
+
+        Assert.Null(third);
+        Assert.NotNull(afterClose);
+    }
+
+    [Fact]
+    public void TryAdmit_OverTheGlobalUnauthenticatedCap_IsRefusedForEveryAddress()
+    {
+        using var admission = new ConnectionAdmission(Options.Create(new ProtectionOptions { MaxUnauthenticatedConnections = 2 }));
+        admission.TryAdmit(IPAddress.Parse("10.0.0.1"));
+        admission.TryAdmit(IPAddress.Parse("10.0.0.2"));
+
+        Assert.Null(admission.TryAdmit(IPAddress.Parse("10.0.0.3")));
+    }
+
+    [Fact]
+    public void TryAdmit_RefusedByTheUnauthenticatedCap_GivesItsConnectionPermitBack()
+    {
+        using var admission = new ConnectionAdmission(Options.Create(new ProtectionOptions { MaxConnectionsPerIp = 2, MaxUnauthenticatedConnectionsPerIp = 1 }));
+        var first = admission.TryAdmit(Attacker)!;
+        Assert.Null(admission.TryAdmit(Attacker));
+        first.MarkAuthenticated();
+
+        Assert.NotNull(admission.TryAdmit(Attacker));
+    }
+}

@@ -1,0 +1,243 @@
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Tickets;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class TicketServiceTests
+{
+    private static readonly TimeSpan Lifetime = TicketOptions.DefaultLifetime;
+    private readonly ManualTimeProvider _time = new();
+    private readonly CountingTicketStore _store;
+    private readonly TicketService _tickets;
+
+    public TicketServiceTests()
+    {
+        _store = new CountingTicketStore(new InMemoryTicketStore(_time));
+        _tickets = new TicketService(_store, Options.Create(new TicketOptions()), _time);
+    }
+
+    [Fact]
+    public async Task Issue_ReturnsUrlSafe256BitTicket_StoredOnlyAsItsHash()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+
+        Assert.Equal(43, issued.Ticket.Length);
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", issued.Ticket);
+        Assert.Equal(_time.GetUtcNow() + Lifetime, issued.ExpiresAt);
+        var stored = Assert.Single(_store.Added);
+        Assert.NotEqual(issued.Ticket, stored.Hash);
+        Assert.Equal(SecretToken.Hash(issued.Ticket), stored.Hash);
+    }
+
+    [Fact]
+    public async Task Issue_TwoTickets_AreDifferent()
+    {
+        var first = await _tickets.IssueAsync(Grant());
+        var second = await _tickets.IssueAsync(Grant());
+
+        Assert.NotEqual(first.Ticket, second.Ticket);
+    }
+
+    [Fact]
+    public async Task Redeem_FreshTicket_ReturnsItsUserAndGroups()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+
+        Assert.True(redemption.Succeeded);
+        Assert.Equal("alice", redemption.Ticket!.User);
+        Assert.Equal(["general", "ops"], redemption.Ticket.Groups);
+    }
+
+    [Fact]
+    public async Task Redeem_Twice_SecondFails()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+
+        var first = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        var second = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+
+        Assert.True(first.Succeeded);
+        Assert.False(second.Succeeded);
+        Assert.Equal(TicketRejection.Unknown, second.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_OneMillisecondBeforeExpiry_Succeeds()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+        _time.Advance(Lifetime - TimeSpan.FromMilliseconds(1));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+
+        Assert.True(redemption.Succeeded);
+    }
+
+    [Fact]
+    public async Task Redeem_OneMillisecondAfterExpiry_FailsAndConsumesTheTicket()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+        _time.Advance(Lifetime + TimeSpan.FromMilliseconds(1));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+
+        Assert.Equal(TicketRejection.Expired, redemption.Rejection);
+        Assert.Equal(0, ((InMemoryTicketStore)_store.Inner).Count);
+    }
+
+    [Fact]
+    public async Task Redeem_FromAnotherIp_FailsAndConsumesTheTicket()
+    {
+        var issued = await _tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
+
+        var wrongIp = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null);
+        var rightIpAfterwards = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.1", null);
+
+        Assert.Equal(TicketRejection.WrongIp, wrongIp.Rejection);
+        Assert.Equal(TicketRejection.Unknown, rightIpAfterwards.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_FromAnotherIp_SucceedsWhenIpBindingIsOff()
+    {
+        var tickets = new TicketService(_store, Options.Create(new TicketOptions { BindToClientIp = false }), _time);
+        var issued = await tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
+
+        var redemption = await tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null);
+
+        Assert.True(redemption.Succeeded);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedForOriginA_FailsFromOriginB()
+    {
+        var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://b.example");
+
+        Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedForOriginA_FailsWithoutOrigin()
+    {
+        var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", origin: null);
+
+        Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedForOriginA_SucceedsFromOriginA()
+    {
+        var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://a.example");
+
+        Assert.True(redemption.Succeeded);
+    }
+
+    public static TheoryData<string?> MalformedTickets => new()
+    {
+        null,
+        string.Empty,
+        "12345",
+        "not a ticket at all",
+        new string('A', 42),
+        new string('A', 44),
+        new string('A', 42) + "=",
+        new string('A', 42) + "\n",
+        new string('x', 1024 * 1024),
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedTickets))]
+    public async Task Redeem_MalformedTicket_FailsWithoutTouchingTheStore(string? ticket)
+    {
+        var redemption = await _tickets.RedeemAsync(ticket, "127.0.0.1", null);
+
+        Assert.Equal(TicketRejection.Malformed, redemption.Rejection);
+        Assert.Equal(0, _store.RedeemCalls);
+    }
+
+    [Fact]
+    public async Task Redeem_UnknownWellFormedTicket_Fails()
+    {
+        var redemption = await _tickets.RedeemAsync(SecretToken.Create(), "127.0.0.1", null);
+
+        Assert.Equal(TicketRejection.Unknown, redemption.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_FiftyConcurrentCallers_ExactlyOneWins()
+    {
+        var issued = await _tickets.IssueAsync(Grant());
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
+        {
+            await start.Task;
+            return await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        })).ToArray();
+
+        start.SetResult();
+        var results = await Task.WhenAll(racers).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, results.Count(r => r.Succeeded));
+        Assert.Equal(49, results.Count(r => r.Rejection == TicketRejection.Unknown));
+    }
+
+    [Fact]
+    public async Task RevokeSession_RemovesOnlyThatSessionsTickets()
+    {
+        var ofSession = await _tickets.IssueAsync(Grant(sessionKey: "session-1"));
+        var ofOtherSession = await _tickets.IssueAsync(Grant(sessionKey: "session-2"));
+
+        await _store.RevokeSessionAsync("session-1");
+
+        Assert.False((await _tickets.RedeemAsync(ofSession.Ticket, "127.0.0.1", null)).Succeeded);
+        Assert.True((await _tickets.RedeemAsync(ofOtherSession.Ticket, "127.0.0.1", null)).Succeeded);
+    }
+
+    [Fact]
+    public async Task RevokeUser_RemovesOnlyThatUsersTickets()
+    {
+        var alices = await _tickets.IssueAsync(Grant());
+        var bobs = await _tickets.IssueAsync(Grant() with { User = "bob" });
+
+        await _store.RevokeUserAsync("alice");
+
+        Assert.False((await _tickets.RedeemAsync(alices.Ticket, "127.0.0.1", null)).Succeeded);
+        Assert.True((await _tickets.RedeemAsync(bobs.Ticket, "127.0.0.1", null)).Succeeded);
+    }
+
+    private static TicketGrant Grant(string clientIp = "127.0.0.1", string? origin = null, string? sessionKey = null) =>
+        new("alice", ["general", "ops"], clientIp, origin, sessionKey);
+
+    private sealed class CountingTicketStore(ITicketStore inner) : ITicketStore
+    {
+        public ITicketStore Inner => inner;
+
+        public List<StoredTicket> Added { get; } = [];
+
+        public int RedeemCalls { get; private set; }
+
+        public ValueTask AddAsync(StoredTicket ticket, CancellationToken cancellationToken = default)
+        {
+            Added.Add(ticket);
+            return inner.AddAsync(ticket, cancellationToken);
+        }
+
+        public ValueTask<StoredTicket?> TryRedeemAsync(string hash, CancellationToken cancellationToken = default)
+        {
+            RedeemCalls++;
+            return inner.TryRedeemAsync(hash, cancellationToken);
+        }
+
+        public ValueTask RevokeUserAsync(string user, CancellationToken cancellationToken = default) => inner.RevokeUserAsync(user, cancellationToken);
+
+        public ValueTask RevokeSessionAsync(string sessionKey, CancellationToken cancellationToken = default) => inner.RevokeSessionAsync(sessionKey, cancellationToken);
+    }
+}
