@@ -85,10 +85,13 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
-        var user = ConnectionGate.From(Context)?.Identity;
-        foreach (var group in roster.RemoveConnection(Context.ConnectionId))
+        // Only an authenticated connection can have joined groups; an unauthenticated one has nothing to announce.
+        if (ConnectionGate.From(Context)?.Identity is { } user)
         {
-            await Clients.Group(group).UserLeft(new GroupPresence(group, user!.Name));
+            foreach (var group in roster.RemoveConnection(Context.ConnectionId))
+            {
+                await Clients.Group(group).UserLeft(new GroupPresence(group, user.Name));
+            }
         }
 
         await base.OnDisconnectedAsync(exception);

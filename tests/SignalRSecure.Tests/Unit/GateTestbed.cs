@@ -1,0 +1,108 @@
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Diagnostics;
+using SignalRSecure.Server.Gate;
+using SignalRSecure.Server.Protection;
+using SignalRSecure.Server.Tickets;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Unit;
+
+/// <summary>The gate's services on a manual clock, with in-memory pipes instead of a network.</summary>
+internal sealed class GateTestbed : IDisposable
+{
+    private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly ConnectionAdmission _admissions;
+
+    public GateTestbed(SecureHubOptions? options = null, ProtectionOptions? protection = null)
+    {
+        Options = options ?? new SecureHubOptions();
+        var protectionOptions = Microsoft.Extensions.Options.Options.Create(protection ?? new ProtectionOptions());
+        Tickets = new TicketService(new InMemoryTicketStore(Time), Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
+        Failures = new AuthenticationFailureLimiter(protectionOptions, Time);
+        _admissions = new ConnectionAdmission(protectionOptions);
+        Keeper = new GateKeeper(
+            Microsoft.Extensions.Options.Options.Create(Options), Time, Tickets, Failures, Registry,
+            new SecureHubMetrics(_meters.GetRequiredService<IMeterFactory>()), protectionOptions, NullLogger<GateKeeper>.Instance);
+    }
+
+    public ManualTimeProvider Time { get; } = new();
+
+    public SecureHubOptions Options { get; }
+
+    public TicketService Tickets { get; }
+
+    public AuthenticationFailureLimiter Failures { get; }
+
+    public InMemoryUserConnectionRegistry Registry { get; } = new();
+
+    public GateKeeper Keeper { get; }
+
+    /// <summary>A gate on an in-memory connection, past the SignalR handshake unless told otherwise.</summary>
+    public TestConnection Open(bool handshakeDone = true, string clientIp = "127.0.0.1")
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        var context = new DefaultConnectionContext(Guid.NewGuid().ToString("N"), new Duplex(toServer.Reader, toClient.Writer), new Duplex(toClient.Reader, toServer.Writer));
+        var gate = Keeper.Open(context, _admissions.TryAdmit(System.Net.IPAddress.Parse(clientIp))!, System.Net.IPAddress.Parse(clientIp), origin: null);
+        context.Features.Set(gate);
+        var hub = new HubConnectionContext(context, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(5), ClientTimeoutInterval = TimeSpan.FromMinutes(5) }, NullLoggerFactory.Instance)
+        {
+            Protocol = new JsonHubProtocol(),
+        };
+        if (handshakeDone)
+        {
+            gate.Attach(hub);
+        }
+
+        return new TestConnection(context, hub, gate, toClient.Reader);
+    }
+
+    public async Task<string> IssueAsync(string user = "alice", string[]? groups = null, string clientIp = "127.0.0.1") =>
+        (await Tickets.IssueAsync(new TicketGrant(user, groups ?? ["general", "ops"], clientIp, null, null))).Ticket;
+
+    /// <summary>Authenticates <paramref name="connection"/> the way the reader and the hub do together.</summary>
+    public async Task AuthenticateAsync(TestConnection connection, string user = "alice", string[]? groups = null)
+    {
+        Assert.True(connection.Gate.TryBeginAuthentication());
+        await Keeper.AuthenticateAsync(connection.Gate, await IssueAsync(user, groups));
+    }
+
+    public void Dispose()
+    {
+        _admissions.Dispose();
+        _meters.Dispose();
+    }
+
+    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+}
+
+/// <summary>One in-memory connection: its gate, its SignalR context and what the server wrote to the client.</summary>
+internal sealed record TestConnection(DefaultConnectionContext Context, HubConnectionContext Hub, ConnectionGate Gate, PipeReader ToClient)
+{
+    /// <summary>Everything the server has written so far (waits for at least one write).</summary>
+    public async Task<string> ReadWrittenAsync()
+    {
+        var result = await ToClient.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var text = Encoding.UTF8.GetString(result.Buffer);
+        ToClient.AdvanceTo(result.Buffer.End);
+        return text;
+    }
+
+    /// <summary>Whether the server has written anything yet, without waiting.</summary>
+    public bool HasWritten() => ToClient.TryRead(out var result) && Consume(result);
+
+    private bool Consume(ReadResult result)
+    {
+        var any = !result.Buffer.IsEmpty;
+        ToClient.AdvanceTo(result.Buffer.Start);
+        return any;
+    }
+}

@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.Contracts;
+using SignalRSecure.Server.Gate;
+using SignalRSecure.Server.Hubs;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class SecureHubFilterTests : IDisposable
+{
+    private readonly GateTestbed _testbed = new(new SecureHubOptions { InvocationsPerSecond = 2, InvocationBurst = 3, RateLimitStrikesBeforeClose = 2 });
+    private readonly SecureHubFilter _filter = new();
+    private int _executed;
+
+    [Theory]
+    [InlineData(nameof(IChatHub.Echo))]
+    [InlineData(nameof(IChatHub.Reauthenticate))]
+    [InlineData(nameof(IChatHub.JoinGroup))]
+    public async Task Invoke_BeforeAuthenticate_ThrowsAuthenticationRequiredAndCloses(string method)
+    {
+        var connection = _testbed.Open();
+
+        var error = await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, method));
+
+        Assert.Equal(HubErrors.AuthenticationRequired, error.Message);
+        Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal(0, _executed);
+    }
+
+    [Fact]
+    public async Task Invoke_AuthenticateLetThroughByTheReader_Runs()
+    {
+        var connection = _testbed.Open();
+        Assert.True(connection.Gate.TryBeginAuthentication());
+
+        await InvokeAsync(connection, nameof(IChatHub.Authenticate));
+
+        Assert.Equal(1, _executed);
+    }
+
+    [Fact]
+    public async Task Invoke_AuthenticateNotLetThroughByTheReader_IsRefused()
+    {
+        var connection = _testbed.Open();
+
+        await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Authenticate)));
+
+        Assert.Equal(0, _executed);
+    }
+
+    [Fact]
+    public async Task Invoke_OverTheRate_ThrowsRateLimitedWithoutRunning()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        for (var i = 0; i < 3; i++)
+        {
+            await InvokeAsync(connection, nameof(IChatHub.Echo));
+        }
+
+        var error = await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+
+        Assert.Equal(HubErrors.RateLimited, error.Message);
+        Assert.Equal(3, _executed);
+        Assert.True(connection.Gate.IsAuthenticated);
+    }
+
+    [Fact]
+    public async Task Invoke_RepeatedAbuse_ClosesWithRateLimited()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        for (var i = 0; i < 3; i++)
+        {
+            await InvokeAsync(connection, nameof(IChatHub.Echo));
+        }
+
+        for (var strike = 0; strike < 3; strike++)
+        {
+            await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+        }
+
+        Assert.Equal(CloseReasons.RateLimited, connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public async Task Invoke_AfterTheBucketRefills_RunsAgain()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        for (var i = 0; i < 3; i++)
+        {
+            await InvokeAsync(connection, nameof(IChatHub.Echo));
+        }
+
+        await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+        _testbed.Time.Advance(TimeSpan.FromSeconds(1));
+        await InvokeAsync(connection, nameof(IChatHub.Echo));
+
+        Assert.Equal(4, _executed);
+    }
+
+    public void Dispose() => _testbed.Dispose();
+
+    private async Task InvokeAsync(TestConnection connection, string method)
+    {
+        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), method, "x");
+        await _filter.InvokeMethodAsync(context, _ =>
+        {
+            _executed++;
+            return ValueTask.FromResult<object?>(null);
+        });
+    }
+
+    private sealed class NullHub : Hub;
+}
