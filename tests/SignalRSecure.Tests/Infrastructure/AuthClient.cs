@@ -10,10 +10,13 @@ public sealed class AuthClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public AuthClient(Uri baseAddress, string? origin = null)
+    public AuthClient(Uri baseAddress, string? origin = null, IPAddress? from = null)
     {
         Cookies = new CookieContainer();
-        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, UseCookies = true })
+        HttpMessageHandler handler = from is null
+            ? new HttpClientHandler { CookieContainer = Cookies, UseCookies = true }
+            : LoopbackAddress.HandlerFrom(from, Cookies);
+        _http = new HttpClient(handler)
         {
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromSeconds(10),

@@ -23,7 +23,7 @@ public sealed class RawHubSocket : IAsyncDisposable
     public WebSocketState State => _socket.State;
 
     /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
-    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null)
+    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null, IPAddress? from = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -34,7 +34,7 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         try
         {
-            await socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout);
+            await ConnectCoreAsync(socket, uri, from);
         }
         catch
         {
@@ -46,7 +46,7 @@ public sealed class RawHubSocket : IAsyncDisposable
     }
 
     /// <summary>Attempts the upgrade and returns the HTTP status the server answered with (101 on success).</summary>
-    public static async Task<HttpStatusCode> TryConnectAsync(Uri uri, string? origin = null)
+    public static async Task<HttpStatusCode> TryConnectAsync(Uri uri, string? origin = null, IPAddress? from = null)
     {
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -57,7 +57,7 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         try
         {
-            await socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout);
+            await ConnectCoreAsync(socket, uri, from);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
             return HttpStatusCode.SwitchingProtocols;
         }
@@ -68,9 +68,9 @@ public sealed class RawHubSocket : IAsyncDisposable
     }
 
     /// <summary>Connects and completes the JSON protocol handshake.</summary>
-    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null)
+    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null, IPAddress? from = null)
     {
-        var socket = await ConnectAsync(uri, origin);
+        var socket = await ConnectAsync(uri, origin, from);
         await socket.HandshakeAsync();
         return socket;
     }
@@ -185,6 +185,11 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         _socket.Dispose();
     }
+
+    private static Task ConnectCoreAsync(ClientWebSocket socket, Uri uri, IPAddress? from) =>
+        from is null
+            ? socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout)
+            : socket.ConnectAsync(uri, new HttpMessageInvoker(LoopbackAddress.HandlerFrom(from)), CancellationToken.None).WaitAsync(Timeout);
 
     private async Task<JsonElement?> ReceiveAnyAsync()
     {

@@ -97,12 +97,12 @@ public sealed class SecureServer : IAsyncDisposable
         return new SecureServer(app, logs, new Uri(address));
     }
 
-    public AuthClient CreateAuthClient(string? origin = null) => new(BaseAddress, origin);
+    public AuthClient CreateAuthClient(string? origin = null, System.Net.IPAddress? from = null) => new(BaseAddress, origin, from);
 
     /// <summary>Signs <paramref name="user"/> in and returns a fresh ticket.</summary>
-    public async Task<string> GetTicketAsync(TestUser user, string? origin = null)
+    public async Task<string> GetTicketAsync(TestUser user, string? origin = null, System.Net.IPAddress? from = null)
     {
-        using var client = CreateAuthClient(origin);
+        using var client = CreateAuthClient(origin, from);
         await client.LoginAsync(user);
         return (await client.GetTicketAsync()).Ticket;
     }
