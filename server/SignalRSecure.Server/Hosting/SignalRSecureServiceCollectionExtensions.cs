@@ -119,7 +119,8 @@ public static class SignalRSecureServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSignalRSecure();
-        var signalR = services.AddSignalR();
+        // AddHubOptions marks the hub's options as set; without it SignalR ignores HubOptions<THub> and uses the global ones.
+        var signalR = services.AddSignalR().AddHubOptions<THub>(_ => { });
         services.AddSingleton<HubLifetimeManager<THub>>(provider =>
             new GatedHubLifetimeManager<THub>(ActivatorUtilities.CreateInstance<DefaultHubLifetimeManager<THub>>(provider)));
         services.AddSingleton<IPostConfigureOptions<HubOptions<THub>>, SecureHubOptionsSetup<THub>>();

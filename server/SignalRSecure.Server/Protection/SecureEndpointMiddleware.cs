@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using SignalRSecure.Contracts;
@@ -71,8 +72,10 @@ internal sealed class SecureEndpointMiddleware(
         await next(context);
     }
 
+    // Read from the headers: the WebSocket feature that would answer this is only added inside the hub's endpoint.
     private static bool IsLongLivedTransportRequest(HttpRequest request) =>
-        request.HttpContext.WebSockets.IsWebSocketRequest
+        (HttpMethods.IsGet(request.Method) && request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase))
+        || request.HttpContext.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true
         || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
 
     private static Task WriteTooManyAsync(HttpContext context, TimeSpan retryAfter)
