@@ -41,4 +41,8 @@ internal static partial class GateLog
     [LoggerMessage(EventId = 11, EventName = "Reauthenticated", Level = LogLevel.Information,
         Message = "Hub connection {ConnectionId} of {User} extended its session to {ExpiresAt}")]
     public static partial void Reauthenticated(ILogger logger, string connectionId, string user, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 12, EventName = "HubMethodFailed", Level = LogLevel.Error,
+        Message = "Hub method {HubMethod} failed on connection {ConnectionId}")]
+    public static partial void HubMethodFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
 }

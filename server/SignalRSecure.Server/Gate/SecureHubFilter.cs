@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Server.Gate;
@@ -8,7 +9,7 @@ namespace SignalRSecure.Server.Gate;
 /// Authenticate before authentication (a second line, should anything reach a hub method), and applies the
 /// per-connection invocation rate limit after it.
 /// </summary>
-internal sealed class SecureHubFilter : IHubFilter
+internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFilter
 {
     private const string AuthenticateMethod = nameof(SecureHub<object>.Authenticate);
 
@@ -38,6 +39,15 @@ internal sealed class SecureHubFilter : IHubFilter
             throw new HubException(HubErrors.RateLimited);
         }
 
-        return await next(invocationContext);
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
+        {
+            // SignalR's own log of this is silenced (it would carry arguments); the client gets a generic error.
+            GateLog.HubMethodFailed(logger, invocationContext.HubMethodName, gate.ConnectionId, ex);
+            throw;
+        }
     }
 }

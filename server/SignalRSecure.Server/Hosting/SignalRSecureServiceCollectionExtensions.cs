@@ -27,8 +27,10 @@ public static class SignalRSecureServiceCollectionExtensions
     /// <summary>The CORS policy granted to <see cref="ProtectionOptions.AllowedOrigins"/>, and to no other origin.</summary>
     public const string CorsPolicy = "SignalRSecure";
 
-    // SignalR's dispatcher logs every invocation, arguments included, at Debug under this category.
-    private const string InvocationLogCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
+    // SignalR's dispatcher logs every invocation, arguments (tickets) included, at Debug, and every HubException
+    // (each refused ticket, forbidden group or rate-limited call) at Error with a stack trace. SecureHubFilter logs
+    // the failures that matter instead, so this category is silenced whatever the configuration says.
+    private const string DispatcherLogCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
 
     /// <summary>
     /// Adds the services behind the auth endpoints and every secure hub, with options bound from
@@ -101,8 +103,7 @@ public static class SignalRSecureServiceCollectionExtensions
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<TlsOptions>>((kestrel, tls) => ConfigureTls(kestrel, tls.Value));
 
-        // Last word on the level of that category, whatever the configuration says: tickets are invocation arguments.
-        services.PostConfigure<LoggerFilterOptions>(filters => filters.AddFilter(InvocationLogCategory, LogLevel.Information));
+        services.PostConfigure<LoggerFilterOptions>(filters => filters.AddFilter(DispatcherLogCategory, LogLevel.None));
         return services;
     }
 

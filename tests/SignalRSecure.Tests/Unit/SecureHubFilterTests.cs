@@ -8,7 +8,7 @@ namespace SignalRSecure.Tests.Unit;
 public sealed class SecureHubFilterTests : IDisposable
 {
     private readonly GateTestbed _testbed = new(new SecureHubOptions { InvocationsPerSecond = 2, InvocationBurst = 3, RateLimitStrikesBeforeClose = 2 });
-    private readonly SecureHubFilter _filter = new();
+    private readonly SecureHubFilter _filter = new(Microsoft.Extensions.Logging.Abstractions.NullLogger<SecureHubFilter>.Instance);
     private int _executed;
 
     [Theory]
@@ -97,6 +97,38 @@ public sealed class SecureHubFilterTests : IDisposable
         await InvokeAsync(connection, nameof(IChatHub.Echo));
 
         Assert.Equal(4, _executed);
+    }
+
+    [Fact]
+    public async Task Invoke_HubMethodThrowsUnexpectedly_LogsOneErrorAndRethrows()
+    {
+        var logs = new Infrastructure.CapturedLogs();
+        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var filter = new SecureHubFilter(factory.CreateLogger<SecureHubFilter>());
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), nameof(IChatHub.Echo), "x");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await filter.InvokeMethodAsync(context, _ => throw new InvalidOperationException("boom")));
+
+        var record = Assert.Single(logs.WithEvent("HubMethodFailed"));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, record.Level);
+        Assert.Contains(nameof(IChatHub.Echo), record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invoke_HubMethodThrowsHubException_LogsNothing()
+    {
+        var logs = new Infrastructure.CapturedLogs();
+        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var filter = new SecureHubFilter(factory.CreateLogger<SecureHubFilter>());
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), nameof(IChatHub.Echo), "x");
+
+        await Assert.ThrowsAsync<HubException>(async () => await filter.InvokeMethodAsync(context, _ => throw new HubException(HubErrors.Forbidden)));
+
+        Assert.Empty(logs.Records);
     }
 
     public void Dispose() => _testbed.Dispose();
