@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Gate;
