@@ -202,5 +202,40 @@ public sealed class ConnectionGateTests : IDisposable
         Assert.False(_testbed.Failures.IsLockedOut(System.Net.IPAddress.Parse("127.0.0.1"), out _));
     }
 
+    [Fact]
+    public async Task Metrics_CountPendingAuthenticatedFailedAndTimedOutConnections()
+    {
+        var totals = new Dictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, _testbed.MeterFactory))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            lock (totals)
+            {
+                totals[instrument.Name] = totals.GetValueOrDefault(instrument.Name) + value;
+            }
+        });
+        listener.Start();
+        var authenticated = _testbed.Open();
+        var refused = _testbed.Open();
+        _testbed.Open();
+
+        await _testbed.AuthenticateAsync(authenticated);
+        Assert.True(refused.Gate.TryBeginAuthentication());
+        await Assert.ThrowsAsync<HubException>(() => _testbed.Keeper.AuthenticateAsync(refused.Gate, "bad"));
+        _testbed.Time.Advance(SecureHubOptions.DefaultAuthenticationTimeout);
+
+        Assert.Equal(2, totals["signalrsecure.connections.pending"]);
+        Assert.Equal(1, totals["signalrsecure.connections.authenticated"]);
+        Assert.Equal(1, totals["signalrsecure.authentication.failures"]);
+        Assert.Equal(1, totals["signalrsecure.authentication.timeouts"]);
+    }
+
     public void Dispose() => _testbed.Dispose();
 }

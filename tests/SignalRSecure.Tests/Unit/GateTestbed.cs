@@ -30,8 +30,11 @@ internal sealed class GateTestbed : IDisposable
         _admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
             Microsoft.Extensions.Options.Options.Create(Options), Time, Tickets, Failures, Registry,
-            new SecureHubMetrics(_meters.GetRequiredService<IMeterFactory>()), protectionOptions, NullLogger<GateKeeper>.Instance);
+            new SecureHubMetrics(MeterFactory), protectionOptions, NullLogger<GateKeeper>.Instance);
     }
+
+    /// <summary>The factory of this testbed's meters, to tell them apart from other tests' meters of the same name.</summary>
+    public IMeterFactory MeterFactory => _meters.GetRequiredService<IMeterFactory>();
 
     public ManualTimeProvider Time { get; } = new();
 
