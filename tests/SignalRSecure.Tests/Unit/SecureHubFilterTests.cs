@@ -103,29 +103,19 @@ public sealed class SecureHubFilterTests : IDisposable
     [Fact]
     public async Task Invoke_HubMethodThrowsUnexpectedly_LogsOneErrorAndRethrows()
     {
-        var logs = new Infrastructure.CapturedLogs();
-        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs));
-        var filter = new SecureHubFilter(factory.CreateLogger<SecureHubFilter>());
-        var connection = _testbed.Open();
-        await _testbed.AuthenticateAsync(connection);
-        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), nameof(IChatHub.Echo), "x");
+        var (filter, logs, context) = await LoggingFilterForEchoAsync();
 
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await filter.InvokeMethodAsync(context, _ => throw new InvalidOperationException("boom")));
 
         var record = Assert.Single(logs.WithEvent("HubMethodFailed"));
-        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, record.Level);
+        Assert.Equal(LogLevel.Error, record.Level);
         Assert.Contains(nameof(IChatHub.Echo), record.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Invoke_HubMethodThrowsHubException_LogsNothing()
     {
-        var logs = new Infrastructure.CapturedLogs();
-        using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(builder => builder.AddProvider(logs));
-        var filter = new SecureHubFilter(factory.CreateLogger<SecureHubFilter>());
-        var connection = _testbed.Open();
-        await _testbed.AuthenticateAsync(connection);
-        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), nameof(IChatHub.Echo), "x");
+        var (filter, logs, context) = await LoggingFilterForEchoAsync();
 
         await Assert.ThrowsAsync<HubException>(async () => await filter.InvokeMethodAsync(context, _ => throw new HubException(HubErrors.Forbidden)));
 
@@ -142,6 +132,16 @@ public sealed class SecureHubFilterTests : IDisposable
             _executed++;
             return ValueTask.FromResult<object?>(null);
         });
+    }
+
+    private async Task<(SecureHubFilter Filter, Infrastructure.CapturedLogs Logs, HubInvocationContext Context)> LoggingFilterForEchoAsync()
+    {
+        var logs = new Infrastructure.CapturedLogs();
+        var filter = new SecureHubFilter(new Logger<SecureHubFilter>(new LoggerFactory([logs])));
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var context = HubInvocations.For<ChatHub>(new FakeCallerContext(connection.Gate, connection.Context.ConnectionId), new NullHub(), nameof(IChatHub.Echo), "x");
+        return (filter, logs, context);
     }
 
     private sealed class NullHub : Hub;
