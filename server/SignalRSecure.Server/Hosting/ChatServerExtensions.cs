@@ -23,6 +23,8 @@ public static class ChatServerExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseSignalRSecure();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.MapSignalRSecureAuth();
         app.MapSecureHub<ChatHub>(SecureEndpoints.ChatHub);
         app.MapHealthChecks(SecureEndpoints.Health);

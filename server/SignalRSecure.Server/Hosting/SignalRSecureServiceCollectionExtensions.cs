@@ -101,7 +101,11 @@ public static class SignalRSecureServiceCollectionExtensions
                 .WithHeaders(SecureEndpoints.RequestHeader, "Content-Type", "X-Requested-With", "X-SignalR-User-Agent")
                 .AllowCredentials()));
 
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<TlsOptions>>((kestrel, tls) => ConfigureTls(kestrel, tls.Value));
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<TlsOptions>, IOptions<ProtectionOptions>>((kestrel, tls, protection) =>
+        {
+            kestrel.Limits.RequestHeadersTimeout = protection.Value.RequestHeadersTimeout;
+            ConfigureTls(kestrel, tls.Value);
+        });
 
         services.PostConfigure<LoggerFilterOptions>(filters => filters.AddFilter(DispatcherLogCategory, LogLevel.None));
         return services;

@@ -29,6 +29,12 @@ public sealed class ProtectionOptions
     /// <summary>The default of <see cref="AuthenticationLockout"/>.</summary>
     public static readonly TimeSpan DefaultAuthenticationLockout = TimeSpan.FromMinutes(5);
 
+    /// <summary>The default of <see cref="RequestHeadersTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultRequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The default of <see cref="MaxWebSocketHeaderLength"/>.</summary>
+    public const int DefaultMaxWebSocketHeaderLength = 512;
+
     /// <summary>
     /// Browser origins (<c>scheme://host[:port]</c>) allowed on the hub and the auth endpoints besides the server's own.
     /// A request whose <c>Origin</c> is neither gets 403 before any WebSocket upgrade; a request without <c>Origin</c>
@@ -56,6 +62,18 @@ public sealed class ProtectionOptions
 
     /// <summary>How long a locked-out IP gets 429 for new hub connections. The default is 5 minutes.</summary>
     public TimeSpan AuthenticationLockout { get; set; } = DefaultAuthenticationLockout;
+
+    /// <summary>
+    /// How long Kestrel waits for a request's headers (it applies to every request of the server); a client that
+    /// trickles them (slowloris) is cut off after it. The default is 10 seconds (Kestrel's own is 30).
+    /// </summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = DefaultRequestHeadersTimeout;
+
+    /// <summary>
+    /// The longest <c>Sec-WebSocket-Protocol</c> or <c>Sec-WebSocket-Extensions</c> value a hub upgrade may carry;
+    /// longer ones get 400. The default is 512 characters.
+    /// </summary>
+    public int MaxWebSocketHeaderLength { get; set; } = DefaultMaxWebSocketHeaderLength;
 }
 
 internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOptions>
@@ -68,7 +86,9 @@ internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOp
             .Positive(nameof(options.MaxUnauthenticatedConnections), options.MaxUnauthenticatedConnections)
             .Positive(nameof(options.AuthenticationFailuresPerIp), options.AuthenticationFailuresPerIp)
             .Positive(nameof(options.AuthenticationFailureWindow), options.AuthenticationFailureWindow)
-            .Positive(nameof(options.AuthenticationLockout), options.AuthenticationLockout);
+            .Positive(nameof(options.AuthenticationLockout), options.AuthenticationLockout)
+            .Positive(nameof(options.RequestHeadersTimeout), options.RequestHeadersTimeout)
+            .Positive(nameof(options.MaxWebSocketHeaderLength), options.MaxWebSocketHeaderLength);
         for (var i = 0; i < options.AllowedOrigins.Count; i++)
         {
             errors.Require(OriginPolicy.TryNormalize(options.AllowedOrigins[i], out _), $"{nameof(options.AllowedOrigins)}:{i}",

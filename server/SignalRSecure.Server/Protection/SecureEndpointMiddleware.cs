@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Diagnostics;
@@ -14,6 +15,7 @@ namespace SignalRSecure.Server.Protection;
 /// </summary>
 internal sealed class SecureEndpointMiddleware(
     RequestDelegate next,
+    IOptions<ProtectionOptions> options,
     OriginPolicy origins,
     ConnectionAdmission admissions,
     AuthenticationFailureLimiter failures,
@@ -44,6 +46,12 @@ internal sealed class SecureEndpointMiddleware(
             return;
         }
 
+        if (HasOversizedWebSocketHeader(context.Request))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid request");
+            return;
+        }
+
         if (failures.IsLockedOut(remoteIp, out var retryAfter))
         {
             metrics.RateLimited("lockout");
@@ -71,6 +79,10 @@ internal sealed class SecureEndpointMiddleware(
         context.Features.Set(admission);
         await next(context);
     }
+
+    private bool HasOversizedWebSocketHeader(HttpRequest request) =>
+        request.Headers.SecWebSocketProtocol.ToString().Length > options.Value.MaxWebSocketHeaderLength
+        || request.Headers.SecWebSocketExtensions.ToString().Length > options.Value.MaxWebSocketHeaderLength;
 
     // Read from the headers: the WebSocket feature that would answer this is only added inside the hub's endpoint.
     private static bool IsLongLivedTransportRequest(HttpRequest request) =>

@@ -13,6 +13,8 @@ public sealed record LogRecord(string Category, LogLevel Level, EventId EventId,
 public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogRecord> _records = new();
+    private readonly Lock _waitersLock = new();
+    private readonly List<(Func<LogRecord, bool> Match, TaskCompletionSource<LogRecord> Found)> _waiters = [];
 
     public IReadOnlyList<LogRecord> Records => [.. _records];
 
@@ -24,6 +26,36 @@ public sealed class CapturedLogs : ILoggerProvider
 
     public IEnumerable<LogRecord> WithEvent(string eventName) => Records.Where(r => r.EventId.Name == eventName);
 
+    /// <summary>The first record, past or future, that matches; fails after <paramref name="timeout"/> (10 s by default).</summary>
+    public Task<LogRecord> WaitForAsync(Func<LogRecord, bool> match, TimeSpan? timeout = null)
+    {
+        var found = new TaskCompletionSource<LogRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitersLock)
+        {
+            if (_records.FirstOrDefault(match) is { } existing)
+            {
+                return Task.FromResult(existing);
+            }
+
+            _waiters.Add((match, found));
+        }
+
+        return found.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(10));
+    }
+
+    private void Add(LogRecord record)
+    {
+        lock (_waitersLock)
+        {
+            _records.Enqueue(record);
+            foreach (var waiter in _waiters.Where(w => w.Match(record)).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Found.TrySetResult(record);
+            }
+        }
+    }
+
     private sealed class CapturingLogger(CapturedLogs owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
@@ -32,6 +64,6 @@ public sealed class CapturedLogs : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._records.Enqueue(new LogRecord(category, logLevel, eventId, formatter(state, exception), exception));
+            owner.Add(new LogRecord(category, logLevel, eventId, formatter(state, exception), exception));
     }
 }

@@ -23,7 +23,7 @@ public sealed class RawHubSocket : IAsyncDisposable
     public WebSocketState State => _socket.State;
 
     /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
-    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null, IPAddress? from = null)
+    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -34,7 +34,7 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         try
         {
-            await ConnectCoreAsync(socket, uri, from);
+            await ConnectCoreAsync(socket, uri, from, control);
         }
         catch
         {
@@ -57,7 +57,7 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         try
         {
-            await ConnectCoreAsync(socket, uri, from);
+            await ConnectCoreAsync(socket, uri, from, control: null);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
             return HttpStatusCode.SwitchingProtocols;
         }
@@ -68,9 +68,9 @@ public sealed class RawHubSocket : IAsyncDisposable
     }
 
     /// <summary>Connects and completes the JSON protocol handshake.</summary>
-    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null, IPAddress? from = null)
+    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null)
     {
-        var socket = await ConnectAsync(uri, origin, from);
+        var socket = await ConnectAsync(uri, origin, from, control);
         await socket.HandshakeAsync();
         return socket;
     }
@@ -186,10 +186,10 @@ public sealed class RawHubSocket : IAsyncDisposable
         _socket.Dispose();
     }
 
-    private static Task ConnectCoreAsync(ClientWebSocket socket, Uri uri, IPAddress? from) =>
-        from is null
+    private static Task ConnectCoreAsync(ClientWebSocket socket, Uri uri, IPAddress? from, SocketControl? control) =>
+        from is null && control is null
             ? socket.ConnectAsync(uri, CancellationToken.None).WaitAsync(Timeout)
-            : socket.ConnectAsync(uri, new HttpMessageInvoker(LoopbackAddress.HandlerFrom(from)), CancellationToken.None).WaitAsync(Timeout);
+            : socket.ConnectAsync(uri, new HttpMessageInvoker(LoopbackAddress.HandlerFrom(from ?? IPAddress.Loopback, control: control)), CancellationToken.None).WaitAsync(Timeout);
 
     private async Task<JsonElement?> ReceiveAnyAsync()
     {
