@@ -73,6 +73,30 @@ public sealed class TlsTests : IAsyncLifetime
         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
     }
 
+    [Theory]
+    [InlineData("-tls1", false)]
+    [InlineData("-tls1_1", false)]
+    [InlineData("-tls1_2", true)]
+    [InlineData("-tls1_3", true)]
+    public async Task Handshake_BelowTls12_Fails(string protocolFlag, bool succeeds)
+    {
+        // openssl's client, at security level 0 so that it offers TLS 1.0 and 1.1 at all; the server must refuse them.
+        var start = new System.Diagnostics.ProcessStartInfo("openssl", $"s_client -connect 127.0.0.1:{Http.Port} {protocolFlag} -cipher DEFAULT:@SECLEVEL=0")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        var transcript = await stdout + await stderr;
+
+        Assert.Equal(succeeds, transcript.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal));
+    }
+
     private Uri Http => _server.BaseAddress;
 
     private Uri Https => new UriBuilder(_server.BaseAddress) { Scheme = Uri.UriSchemeHttps }.Uri;
