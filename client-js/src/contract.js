@@ -113,6 +113,7 @@ export const HubErrors = Object.freeze({
   InvalidMessage: 'invalid message',
 });
 
+/** @type {Set<string>} */
 const hubErrorTexts = new Set(Object.values(HubErrors));
 const hubExceptionMarker = 'HubException: ';
 

@@ -46,7 +46,8 @@ export function createLog(logger, minimum) {
 /**
  * Adapts a {@link Log} to the `ILogger` of `@microsoft/signalr`. SignalR logs every server close and failed start
  * at Error, but this client reports those itself, as typed errors and state changes, at the level they deserve; so
- * SignalR's Error records come through as warnings and only Critical ones as errors.
+ * SignalR's Error records come through as warnings, only Critical ones as errors, and its Information records
+ * (transport chosen, handshake done) as debug.
  * @param {Log} log The client's log.
  * @returns {import('@microsoft/signalr').ILogger} A logger for `HubConnectionBuilder.configureLogging`.
  */
@@ -62,8 +63,6 @@ export function signalRLogger(log) {
         log.error(text);
       } else if (level >= LogLevel.Warning) {
         log.warn(text);
-      } else if (level >= LogLevel.Information) {
-        log.info(text);
       } else {
         log.debug(text);
       }

@@ -291,12 +291,20 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
                 case GateState.Handshaking or GateState.AwaitingAuthentication:
                     reason = CloseReasons.AuthenticationTimeout;
                     break;
-                case GateState.Authenticated when _keeper.Time.GetUtcNow() >= SessionExpiresAt:
+                case GateState.Authenticated:
+                    // Timers round their due time and may fire a little early; a session extended while this
+                    // callback was on its way has moved too. Either way the end is still ahead: wait for it.
+                    var remaining = SessionExpiresAt - _keeper.Time.GetUtcNow();
+                    if (remaining > TimeSpan.Zero)
+                    {
+                        _deadline.Change(remaining, Timeout.InfiniteTimeSpan);
+                        return;
+                    }
+
                     reason = CloseReasons.SessionExpired;
                     break;
                 default:
-                    // An Authenticate that arrived in time decides the connection's fate itself; a session that was
-                    // extended while this callback was on its way already re-armed the timer.
+                    // An Authenticate that arrived in time decides the connection's fate itself.
                     return;
             }
         }

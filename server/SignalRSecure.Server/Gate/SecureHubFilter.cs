@@ -17,6 +17,12 @@ internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFil
     {
         var gate = ConnectionGate.From(invocationContext.Context)
             ?? throw new HubException(HubErrors.AuthenticationRequired);
+        if (gate.State == GateState.Closing)
+        {
+            // Frames that arrived with the one that closed the connection: answer with why it is closing.
+            throw new HubException(gate.CloseReason ?? HubErrors.AuthenticationRequired);
+        }
+
         if (!gate.IsAuthenticated)
         {
             if (invocationContext.HubMethodName == AuthenticateMethod && gate.State == GateState.Authenticating)

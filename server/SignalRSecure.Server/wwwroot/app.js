@@ -242,19 +242,31 @@ async function signOut() {
   const current = client;
   signingOut = true;
   setStatus('connecting', 'Signing out…');
+
+  // The server closes every connection of the user with `logged out`; the state handler takes it from there.
+  /** @type {() => void} */
+  let unsubscribe = () => {};
+  const closed = new Promise((resolve) => {
+    unsubscribe = current?.on('state', (change) => change.state === ConnectionStates.Closed && resolve(change)) ?? unsubscribe;
+  });
   try {
-    // The server closes every connection of the user with `logged out`; the state handler takes it from there.
-    const closed = new Promise((resolve) => current?.on('state', (c) => c.state === ConnectionStates.Closed && resolve(c)));
     await session.logout();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000))]);
   } catch (error) {
-    showAlert(describe(error));
-  } finally {
-    await current?.stop();
-    if (signingOut) {
-      signingOut = false;
-      showSignIn('You signed out.');
-    }
+    // The session may well still be valid: stay connected and say so.
+    unsubscribe();
+    signingOut = false;
+    setStatus(current?.state === ConnectionStates.Authenticated ? 'authenticated' : 'closed',
+      current?.state === ConnectionStates.Authenticated ? 'Connected' : 'Disconnected');
+    showAlert(`Could not sign out. ${describe(error)}`);
+    return;
+  }
+
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+  unsubscribe();
+  await current?.stop();
+  if (signingOut) {
+    signingOut = false;
+    showSignIn('You signed out.');
   }
 }
 

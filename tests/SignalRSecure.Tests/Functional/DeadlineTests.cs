@@ -5,6 +5,7 @@ using SignalRSecure.Tests.Infrastructure;
 namespace SignalRSecure.Tests.Functional;
 
 /// <summary>Wall-clock deadlines of the real server, configured short; each waits for a signal, never a fixed sleep.</summary>
+[Collection(TimingSensitive.Name)]
 public sealed class DeadlineTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(1);

@@ -15,6 +15,12 @@ public sealed class ManualTimeProvider : TimeProvider
         _now = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(Random.Shared.Next(0, 5_000_000));
     }
 
+    /// <summary>
+    /// Makes the next timer that fires do so this much before its due time, once, as a real timer that rounds its
+    /// due time may. Zero by default.
+    /// </summary>
+    public TimeSpan NextFiringEarlyBy { get; set; }
+
     public override DateTimeOffset GetUtcNow()
     {
         lock (_lock)
@@ -49,14 +55,16 @@ public sealed class ManualTimeProvider : TimeProvider
             ManualTimer? next;
             lock (_lock)
             {
-                next = _timers.Where(t => t.DueAt is { } due && due <= target).MinBy(t => t.DueAt);
+                next = _timers.Where(t => t.DueAt is { } due && due - NextFiringEarlyBy <= target).MinBy(t => t.DueAt);
                 if (next is null)
                 {
                     _now = target;
                     return;
                 }
 
-                _now = next.DueAt!.Value;
+                var firesAt = next.DueAt!.Value - NextFiringEarlyBy;
+                _now = firesAt > _now ? firesAt : _now;
+                NextFiringEarlyBy = TimeSpan.Zero;
                 next.DueAt = next.Period is { } period && period > TimeSpan.Zero ? _now + period : null;
             }
 

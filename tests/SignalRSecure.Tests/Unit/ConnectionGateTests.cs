@@ -130,6 +130,21 @@ public sealed class ConnectionGateTests : IDisposable
     }
 
     [Fact]
+    public async Task Session_TimerFiringEarly_StillClosesAtTheEnd()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        _testbed.Time.NextFiringEarlyBy = TimeSpan.FromMilliseconds(1);
+
+        _testbed.Time.Advance(SecureHubOptions.DefaultSessionLifetime - TimeSpan.FromMilliseconds(1));
+        var closedEarly = connection.HasWritten();
+        _testbed.Time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.False(closedEarly);
+        Assert.Contains("\"error\":\"session expired\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Reauthenticate_FreshTicketOfTheSameUser_ExtendsTheSession()
     {
         var connection = _testbed.Open();

@@ -129,3 +129,27 @@ internal sealed class FakeHubLink(FakeHub hub, IChatClient callbacks) : IHubLink
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>
+/// A manual clock that also records the due time of every timer created on it, so that a test can wait until the
+/// client has armed a timer before it moves the clock past it.
+/// </summary>
+internal sealed class ObservedTimeProvider(ManualTimeProvider clock) : TimeProvider
+{
+    public Recorder<TimeSpan> TimersCreated { get; } = new();
+
+    public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
+
+    public override long TimestampFrequency => clock.TimestampFrequency;
+
+    public override long GetTimestamp() => clock.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = clock.CreateTimer(callback, state, dueTime, period);
+        TimersCreated.Add(dueTime);
+        return timer;
+    }
+
+    public void Advance(TimeSpan by) => clock.Advance(by);
+}

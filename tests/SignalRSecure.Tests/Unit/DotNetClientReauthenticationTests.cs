@@ -8,7 +8,7 @@ namespace SignalRSecure.Tests.Unit;
 public sealed class DotNetClientReauthenticationTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly ManualTimeProvider _time = new();
+    private readonly ObservedTimeProvider _time = new(new ManualTimeProvider());
     private readonly FakeHub _hub;
 
     public DotNetClientReauthenticationTests() => _hub = new FakeHub(_time);
@@ -60,6 +60,8 @@ public sealed class DotNetClientReauthenticationTests
         var link = await _hub.Opened.NextAsync();
         _time.Advance(TimeSpan.FromMinutes(59));
         await link.Invocations.NextAsync(i => i.Method == nameof(IChatHub.Reauthenticate));
+        await _time.TimersCreated.NextAsync(due => due == TimeSpan.FromMinutes(59));
+        await _time.TimersCreated.NextAsync(due => due == TimeSpan.FromMinutes(59));
 
         _time.Advance(TimeSpan.FromMinutes(59) - TimeSpan.FromSeconds(1));
         var early = link.Invocations.All.Count(i => i.Method == nameof(IChatHub.Reauthenticate));
@@ -83,6 +85,7 @@ public sealed class DotNetClientReauthenticationTests
 
         // Act: the renewal at one minute left fails; a third of the remaining minute later it is tried again.
         _time.Advance(TimeSpan.FromMinutes(59));
+        await _time.TimersCreated.NextAsync(due => due == TimeSpan.FromSeconds(40));
         var failedAttempts = link.Invocations.All.Count(i => i.Method == nameof(IChatHub.Reauthenticate));
         _time.Advance(TimeSpan.FromSeconds(40));
         var retry = await link.Invocations.NextAsync(i => i.Method == nameof(IChatHub.Reauthenticate));

@@ -84,6 +84,19 @@ public sealed class SecureHubFilterTests : IDisposable
     }
 
     [Fact]
+    public async Task Invoke_OnAConnectionClosingForRateLimiting_AnswersWithTheCloseReason()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        connection.Gate.CloseAfterReply(CloseReasons.RateLimited);
+
+        var error = await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+
+        Assert.Equal(HubErrors.RateLimited, error.Message);
+        Assert.Equal(0, _executed);
+    }
+
+    [Fact]
     public async Task Invoke_AfterTheBucketRefills_RunsAgain()
     {
         var connection = _testbed.Open();

@@ -12,6 +12,7 @@ namespace SignalRSecure.Tests.Functional.Attacks;
 /// Floods of connections that never authenticate, with the default per-IP caps, while an authenticated client on
 /// another loopback address keeps echoing. 300 connections by default; SIGNALRSECURE_ATTACK_SCALE=full runs 2,000.
 /// </summary>
+[Collection(TimingSensitive.Name)]
 public sealed class FloodTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(1);

@@ -8,6 +8,7 @@ using SignalRSecure.Tests.Infrastructure;
 namespace SignalRSecure.Tests.Functional.Attacks;
 
 /// <summary>Oversized and trickled HTTP requests at the upgrade: refused or timed out quickly, others unaffected.</summary>
+[Collection(TimingSensitive.Name)]
 public sealed class HttpAbuseTests : IAsyncLifetime
 {
     private SecureServer _server = null!;

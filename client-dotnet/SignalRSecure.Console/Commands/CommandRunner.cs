@@ -1,0 +1,58 @@
+using SignalRSecure.ChatConsole.Terminal;
+using SignalRSecure.Client;
+
+namespace SignalRSecure.ChatConsole.Commands;
+
+/// <summary>Runs the user's commands on the hub and prints their outcome.</summary>
+internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
+{
+    /// <summary>Runs <paramref name="command"/>; false when the user asked to quit.</summary>
+    public async Task<bool> RunAsync(ChatCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            switch (command)
+            {
+                case Quit:
+                    return false;
+                case Broadcast(var text):
+                    await client.BroadcastAsync(text, cancellationToken);
+                    break;
+                case JoinGroup(var group):
+                    await client.JoinGroupAsync(group, cancellationToken);
+                    output.WriteLine($"* you joined {SafeText.Clean(group)}");
+                    break;
+                case LeaveGroup(var group):
+                    await client.LeaveGroupAsync(group, cancellationToken);
+                    output.WriteLine($"* you left {SafeText.Clean(group)}");
+                    break;
+                case SendToGroup(var group, var text):
+                    await client.SendToGroupAsync(group, text, cancellationToken);
+                    break;
+                case ListMembers(var group):
+                    var members = await client.GetGroupMembersAsync(group, cancellationToken);
+                    output.WriteLine($"* in {SafeText.Clean(group)}: {SafeText.Clean(string.Join(", ", members))}");
+                    break;
+                case Echo(var text):
+                    output.WriteLine($"echo: {SafeText.Clean(await client.EchoAsync(text, cancellationToken))}");
+                    break;
+                case ShowHelp:
+                    output.WriteLine(ChatCommand.Help);
+                    break;
+                case Invalid(var name):
+                    output.WriteLine($"! unknown command or missing argument: {SafeText.Clean(name)} (type /help)");
+                    break;
+            }
+        }
+        catch (HubErrorException ex)
+        {
+            output.WriteLine($"! {ex.Error ?? "the server failed"}");
+        }
+        catch (SecureHubClosedException ex) when (!ex.IsTerminal)
+        {
+            output.WriteLine("! the connection dropped before the server answered; it may or may not have been done");
+        }
+
+        return true;
+    }
+}

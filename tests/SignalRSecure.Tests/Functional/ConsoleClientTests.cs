@@ -1,0 +1,135 @@
+using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Functional;
+
+public sealed class ConsoleClientTests
+{
+    [Fact]
+    public async Task Console_ScriptedSession_SignsInEchoesAndQuits()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+
+        // Act
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        var connected = await console.Output.NextAsync();
+        await console.WriteLineAsync("/echo hello from a script");
+        var echo = await console.Output.NextAsync();
+        await console.WriteLineAsync("/quit");
+        var exitCode = await console.WaitForExitAsync();
+
+        // Assert
+        Assert.StartsWith("Connected as alice", connected, StringComparison.Ordinal);
+        Assert.Equal("echo: hello from a script", echo);
+        Assert.Equal(0, exitCode);
+        Assert.Contains(server.Logs.WithEvent("ConnectionClosed"), r => r.Message.EndsWith("client left", StringComparison.Ordinal));
+        Assert.DoesNotContain(console.Output.All.Concat(console.Errors.All), line => line.Contains(SecureServer.Alice.Password, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Console_GroupsAndBroadcasts_PrintOtherUsersTextWithoutControlCharacters()
+    {
+        // Arrange: alice on the console in "general", bob on the .NET client.
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        await console.WriteLineAsync("/join general");
+        await console.Output.NextAsync(line => line == "* you joined general");
+        await using var bob = await DotNetClientHarness.ConnectAsync(server, SecureServer.Bob);
+        await bob.JoinGroupAsync("general").WaitAsync(DotNetClientHarness.Timeout);
+
+        // Act: bob's texts try to retitle the terminal, clear it and reverse the line.
+        var bobJoined = await console.Output.NextAsync(line => line.Contains("bob joined", StringComparison.Ordinal));
+        await bob.SendToGroupAsync("general", "\u001b]0;owned\u0007\u001b[2Jhi\r\nthere").WaitAsync(DotNetClientHarness.Timeout);
+        var groupLine = await console.Output.NextAsync(line => line.StartsWith("[general]", StringComparison.Ordinal));
+        await bob.BroadcastAsync("\u202Eevil\u009b31m").WaitAsync(DotNetClientHarness.Timeout);
+        var broadcastLine = await console.Output.NextAsync(line => line.StartsWith("<bob>", StringComparison.Ordinal));
+        await console.WriteLineAsync("/who general");
+        var who = await console.Output.NextAsync(line => line.StartsWith("* in general", StringComparison.Ordinal));
+        console.CloseInput();
+        var exitCode = await console.WaitForExitAsync();
+
+        // Assert
+        Assert.Equal("* bob joined general", bobJoined);
+        Assert.Equal("[general] <bob> ]0;owned[2Jhi  there", groupLine);
+        Assert.Equal("<bob> evil31m", broadcastLine);
+        Assert.Equal("* in general: alice, bob", who);
+        Assert.DoesNotContain(console.Output.All, line => line.Any(char.IsControl));
+        Assert.Equal(0, exitCode);
+    }
+
+    [Fact]
+    public async Task Console_HubErrors_ArePrintedAndTheChatGoesOn()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Bob.Name);
+        await console.WriteLineAsync(SecureServer.Bob.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+
+        await console.WriteLineAsync("/join ops");
+        var forbidden = await console.Output.NextAsync();
+        await console.WriteLineAsync("/to general hi");
+        var notMember = await console.Output.NextAsync();
+        await console.WriteLineAsync("/nonsense");
+        var unknown = await console.Output.NextAsync();
+        await console.WriteLineAsync("/echo still here");
+        var echo = await console.Output.NextAsync();
+        await console.WriteLineAsync("/quit");
+
+        Assert.Equal($"! {HubErrors.Forbidden}", forbidden);
+        Assert.Equal($"! {HubErrors.NotAMember}", notMember);
+        Assert.StartsWith("! unknown command", unknown, StringComparison.Ordinal);
+        Assert.Equal("echo: still here", echo);
+        Assert.Equal(0, await console.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Console_WrongPassword_FailsWithoutEchoingIt()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+
+        await console.WriteLineAsync("not-alices-password");
+        var exitCode = await console.WaitForExitAsync();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(console.Errors.All, line => line.Contains("Sign-in failed", StringComparison.Ordinal));
+        Assert.DoesNotContain(console.Output.All.Concat(console.Errors.All), line => line.Contains("not-alices-password", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Console_LoggedOutElsewhere_ReportsTheReasonAndExits()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var browser = server.CreateAuthClient();
+        await browser.LoginAsync(SecureServer.Alice).WaitAsync(DotNetClientHarness.Timeout);
+
+        using var logout = await browser.LogoutAsync().WaitAsync(DotNetClientHarness.Timeout);
+        var disconnected = await console.Output.NextAsync(line => line.StartsWith("* disconnected", StringComparison.Ordinal));
+        var exitCode = await console.WaitForExitAsync();
+
+        Assert.Equal($"* disconnected: {CloseReasons.LoggedOut}", disconnected);
+        Assert.Equal(1, exitCode);
+    }
+
+    [Fact]
+    public async Task Console_CtrlC_ClosesTheConnectionAndExitsCleanly()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+
+        await console.InterruptAsync();
+        var exitCode = await console.WaitForExitAsync();
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(server.Logs.WithEvent("ConnectionClosed"), r => r.Message.EndsWith("client left", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using SignalRSecure.Client;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Functional;
+
+public sealed class DotNetClientTicketSourceTests
+{
+    private static readonly TimeSpan Timeout = DotNetClientHarness.Timeout;
+
+    [Fact]
+    public async Task SignInAsync_WrongPassword_ThrowsInvalidCredentialsWithoutThePassword()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var tickets = new CookieTicketSource(server.BaseAddress);
+
+        var error = await Assert.ThrowsAsync<AuthRequestException>(() => tickets.SignInAsync("alice", "wrong-password-123").WaitAsync(Timeout));
+
+        Assert.Equal((AuthRequestFailure.InvalidCredentials, HttpStatusCode.Unauthorized), (error.Failure, error.StatusCode));
+        Assert.False(error.IsRetryable);
+        Assert.DoesNotContain("wrong-password-123", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetTicketAsync_WithoutSignIn_ThrowsNotSignedIn()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var tickets = new CookieTicketSource(server.BaseAddress);
+
+        var error = await Assert.ThrowsAsync<AuthRequestException>(() => tickets.GetTicketAsync().WaitAsync(Timeout));
+
+        Assert.Equal(AuthRequestFailure.NotSignedIn, error.Failure);
+    }
+
+    [Fact]
+    public async Task SignInAsync_OverTheLoginLimit_ThrowsRateLimitedWithRetryAfter()
+    {
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Login:AttemptsPerUser"] = "1" });
+        using var tickets = new CookieTicketSource(server.BaseAddress);
+        await tickets.SignInAsync(SecureServer.Alice.Name, SecureServer.Alice.Password).WaitAsync(Timeout);
+
+        var error = await Assert.ThrowsAsync<AuthRequestException>(() => tickets.SignInAsync(SecureServer.Alice.Name, SecureServer.Alice.Password).WaitAsync(Timeout));
+
+        Assert.Equal((AuthRequestFailure.RateLimited, HttpStatusCode.TooManyRequests), (error.Failure, error.StatusCode));
+        Assert.True(error.IsRetryable);
+        Assert.True(error.RetryAfter > TimeSpan.Zero);
+        Assert.DoesNotContain(SecureServer.Alice.Password, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignInAsync_FromDisallowedOrigin_ThrowsForbidden()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var tickets = new CookieTicketSource(server.BaseAddress, origin: "https://evil.example");
+
+        var error = await Assert.ThrowsAsync<AuthRequestException>(() => tickets.SignInAsync(SecureServer.Alice.Name, SecureServer.Alice.Password).WaitAsync(Timeout));
+
+        Assert.Equal(AuthRequestFailure.Forbidden, error.Failure);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GetTicketAsync_WhenTheSessionIsGone_SignsInAgainOnlyWithKeptCredentials(bool keepCredentials)
+    {
+        // Arrange: the session cookie disappears, as after the server forgot the session.
+        await using var server = await SecureServer.StartAsync();
+        using var tickets = new CookieTicketSource(server.BaseAddress);
+        await tickets.SignInAsync(SecureServer.Alice.Name, SecureServer.Alice.Password, keepCredentials).WaitAsync(Timeout);
+        foreach (Cookie cookie in tickets.Cookies.GetAllCookies())
+        {
+            cookie.Expired = true;
+        }
+
+        // Act
+        var attempt = tickets.GetTicketAsync().WaitAsync(Timeout);
+
+        // Assert
+        if (keepCredentials)
+        {
+            Assert.False(string.IsNullOrEmpty(await attempt));
+            Assert.Equal(2, server.Logs.WithEvent("LoginSucceeded").Count());
+        }
+        else
+        {
+            Assert.Equal(AuthRequestFailure.NotSignedIn, (await Assert.ThrowsAsync<AuthRequestException>(() => attempt)).Failure);
+        }
+    }
+
+    [Fact]
+    public async Task GetTicketAsync_AfterSignIn_ReturnsTicketsTheHubRedeems()
+    {
+        await using var server = await SecureServer.StartAsync();
+        using var tickets = new CookieTicketSource(server.BaseAddress);
+        var login = await tickets.SignInAsync(SecureServer.Bob.Name, SecureServer.Bob.Password).WaitAsync(Timeout);
+        await using var client = new SecureHubClient(DotNetClientHarness.Options(server), tickets.GetTicketAsync);
+
+        var authentication = await client.ConnectAsync().WaitAsync(Timeout);
+
+        Assert.Equal("bob", login.User);
+        Assert.Equal("bob", authentication.User);
+    }
+}
