@@ -64,10 +64,10 @@ internal sealed class Recorder<T>
 
     public void Handler(object? sender, T item) => Add(item);
 
-    /// <summary>The next record (skipping those that do not match), within <see cref="DotNetClientHarness.Timeout"/>.</summary>
-    public async Task<T> NextAsync(Func<T, bool>? match = null)
+    /// <summary>The next record (skipping those that do not match), within <paramref name="within"/> (by default <see cref="DotNetClientHarness.Timeout"/>).</summary>
+    public async Task<T> NextAsync(Func<T, bool>? match = null, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(DotNetClientHarness.Timeout);
+        using var timeout = new CancellationTokenSource(within ?? DotNetClientHarness.Timeout);
         while (true)
         {
             var item = await _pending.Reader.ReadAsync(timeout.Token);
