@@ -7,7 +7,13 @@ cd "$(dirname "$0")"
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
+# The TLS tests use openssl's client as a TLS 1.0/1.1 peer; Debian's package if the machine lacks it.
+if ! command -v openssl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq openssl
+fi
+
 # NuGet packages are restored by dotnet itself; the versions are pinned in Directory.Packages.props.
+# Building the server also bundles the chat page from client-js (npm ci, esbuild).
 dotnet test SignalRSecure.sln --logger "trx;LogFileName=dotnet.trx" --results-directory "$results"
 
 passed=$(grep -o 'passed="[0-9]*"' "$results/dotnet.trx" | head -1 | tr -dc '0-9')
