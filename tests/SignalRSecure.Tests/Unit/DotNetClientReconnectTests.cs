@@ -293,7 +293,7 @@ public sealed class DotNetClientReconnectTests
         client.StateChanged += states.Handler;
         await client.ConnectAsync().WaitAsync(Timeout);
         var first = await _hub.Opened.NextAsync();
-        _hub.Start = (_, cancellationToken) => Task.Delay(System.Threading.Timeout.Infinite, cancellationToken);
+        _hub.Start = (_, cancellationToken) => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously).Task.WaitAsync(cancellationToken);
         first.Drop(null);
         await _hub.Opened.NextAsync();
         var waiting = client.EchoAsync("never sent");
