@@ -33,7 +33,7 @@ public sealed class TicketOptions
     /// </summary>
     public string? IssuerKey { get; set; }
 
-    /// <summary>Requests to the ticket and login endpoints per minute from one IP. The default is 60.</summary>
+    /// <summary>Requests to the ticket, logout and issuer endpoints per minute from one IP. The default is 60.</summary>
     public int RequestsPerIpPerMinute { get; set; } = DefaultRequestsPerIpPerMinute;
 }
 
