@@ -54,6 +54,7 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
     private volatile GateState _state;
     private string? _closeReason;
     private int _closeMessageSent;
+    private bool _authenticateRunning;
 
     public ConnectionGate(ConnectionContext connection, GateKeeper keeper, Admission admission, IPAddress? remoteIp, string? origin)
     {
@@ -136,6 +137,15 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
 
             _state = GateState.Authenticating;
             return true;
+        }
+    }
+
+    /// <summary>Records that the hub's Authenticate method is running, so that the deadline lets it finish.</summary>
+    public void AuthenticateStarted()
+    {
+        lock (_lock)
+        {
+            _authenticateRunning = true;
         }
     }
 
@@ -289,6 +299,9 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
             switch (_state)
             {
                 case GateState.Handshaking or GateState.AwaitingAuthentication:
+                case GateState.Authenticating when !_authenticateRunning:
+                    // The second case: an Authenticate frame went to SignalR but the method never ran (SignalR
+                    // refused to bind it); without this the held connection would wait forever.
                     reason = CloseReasons.AuthenticationTimeout;
                     break;
                 case GateState.Authenticated:
@@ -304,7 +317,7 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
                     reason = CloseReasons.SessionExpired;
                     break;
                 default:
-                    // An Authenticate that arrived in time decides the connection's fate itself.
+                    // An Authenticate that started in time decides the connection's fate itself.
                     return;
             }
         }

@@ -43,6 +43,7 @@ internal sealed class GateKeeper(
             throw new HubException(HubErrors.AlreadyAuthenticated);
         }
 
+        gate.AuthenticateStarted();
         var redemption = await RedeemOrCloseAsync(gate, ticket);
         var identity = new AuthenticatedUser(redemption.User, redemption.Groups);
         var expiresAt = time.GetUtcNow() + Options.SessionLifetime;

@@ -39,6 +39,17 @@ public sealed class ConnectionGateTests : IDisposable
     }
 
     [Fact]
+    public async Task Deadline_AuthenticateFrameLetThroughButNeverRun_ClosesWithAuthenticationTimeout()
+    {
+        var connection = _testbed.Open();
+        Assert.True(connection.Gate.TryBeginAuthentication());
+
+        _testbed.Time.Advance(SecureHubOptions.DefaultAuthenticationTimeout);
+
+        Assert.Contains("\"error\":\"authentication timeout\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Authenticate_JustBeforeTheDeadline_SucceedsAndCancelsIt()
     {
         var connection = _testbed.Open();
