@@ -26,7 +26,10 @@ public static class SignalRSecureEndpointExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<SecureEndpointMiddleware>();
-        app.UseCors(SignalRSecureServiceCollectionExtensions.CorsPolicy);
+
+        // Browsers apply no CORS to a WebSocket upgrade (SecureEndpointMiddleware has checked its Origin), and the
+        // CORS middleware would open a request service scope that a WebSocket request keeps for its whole life.
+        app.UseWhen(context => !SecureEndpointMiddleware.IsWebSocketUpgrade(context.Request), cors => cors.UseCors(SignalRSecureServiceCollectionExtensions.CorsPolicy));
         app.UseRateLimiter();
         return app;
     }

@@ -85,9 +85,12 @@ internal sealed class SecureEndpointMiddleware(
         || request.Headers.SecWebSocketExtensions.ToString().Length > options.Value.MaxWebSocketHeaderLength;
 
     // Read from the headers: the WebSocket feature that would answer this is only added inside the hub's endpoint.
-    private static bool IsLongLivedTransportRequest(HttpRequest request) =>
+    internal static bool IsWebSocketUpgrade(HttpRequest request) =>
         (HttpMethods.IsGet(request.Method) && request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase))
-        || request.HttpContext.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true
+        || request.HttpContext.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+
+    private static bool IsLongLivedTransportRequest(HttpRequest request) =>
+        IsWebSocketUpgrade(request)
         || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
 
     private static Task WriteTooManyAsync(HttpContext context, TimeSpan retryAfter)

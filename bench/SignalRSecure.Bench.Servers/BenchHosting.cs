@@ -1,0 +1,65 @@
+using SignalRSecure.Bench.Servers.Hubs;
+using SignalRSecure.Bench.Servers.Raw;
+using SignalRSecure.Bench.Servers.Stock;
+using SignalRSecure.Contracts;
+
+namespace SignalRSecure.Bench.Servers;
+
+/// <summary>The services and endpoints of each variant.</summary>
+internal static class BenchHosting
+{
+    // The real server's default (SignalRSecure:Protection:RequestHeadersTimeout), so Kestrel is configured alike.
+    private static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+    public static WebApplicationBuilder AddBenchKestrel(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout);
+        return builder;
+    }
+
+    public static IServiceCollection AddBenchVariant(this IServiceCollection services, BenchMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(TimeProvider.System);
+        switch (mode)
+        {
+            case BenchMode.Plain:
+                services.AddSignalR();
+                break;
+            case BenchMode.Stock:
+                services.AddBenchTokenAuthentication();
+                services.AddAuthorization();
+                services.AddSignalR();
+                break;
+            case BenchMode.Raw:
+                services.AddSingleton<RawBroadcaster>();
+                break;
+        }
+
+        return services;
+    }
+
+    public static WebApplication MapBenchVariant(this WebApplication app, BenchMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet(SecureEndpoints.Health, () => "ok");
+        switch (mode)
+        {
+            case BenchMode.Plain:
+                app.MapHub<PlainChatHub>(SecureEndpoints.ChatHub);
+                break;
+            case BenchMode.Stock:
+                app.UseAuthentication();
+                app.UseAuthorization();
+                app.MapHub<AuthorizedChatHub>(SecureEndpoints.ChatHub);
+                break;
+            case BenchMode.Raw:
+                app.UseWebSockets();
+                app.MapRawWebSockets();
+                break;
+        }
+
+        return app;
+    }
+}

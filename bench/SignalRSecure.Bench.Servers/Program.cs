@@ -1,0 +1,11 @@
+using SignalRSecure.Bench.Servers;
+
+// One process per variant, chosen by --mode, so that every variant runs on the same Kestrel settings as the real server.
+var mode = BenchModeParser.FromArguments(args);
+var builder = WebApplication.CreateBuilder(args);
+builder.AddBenchKestrel();
+builder.Services.AddBenchVariant(mode);
+
+var app = builder.Build();
+app.MapBenchVariant(mode);
+await app.RunAsync();

@@ -1,0 +1,130 @@
+using SignalRSecure.Bench.Load;
+using SignalRSecure.Bench.Reporting;
+using SignalRSecure.Bench.Targets;
+
+namespace SignalRSecure.Bench.Comparison;
+
+/// <summary>
+/// <c>SignalRSecure.Bench run [--quick] [--only G,A] PATHS</c> runs the comparison and writes the report and plots
+/// into <c>--results</c>; <c>SignalRSecure.Bench hold --kind G --connections N --seconds S PATHS</c> starts one server,
+/// holds N idle connections open and prints its process id, for profiling. PATHS are <c>--results DIR
+/// --server-dll --bench-servers-dll --probe-dll --node-server</c>; <c>bench/run.sh</c> builds everything and passes them.
+/// </summary>
+internal static class BenchCommand
+{
+    private const string Usage =
+        "usage: SignalRSecure.Bench run [--quick] [--only G,A,...] [--server-env KEY=VALUE ...] PATHS\n" +
+        "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn | --flood] PATHS\n" +
+        "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH";
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        if (args is not ["run" or "hold", ..])
+        {
+            await output.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        string Option(string name) =>
+            args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? throw new ArgumentException($"missing {name}\n{Usage}");
+
+        var results = Path.GetFullPath(Option("--results"));
+        var paths = new ServerPaths(
+            Path.GetFullPath(Option("--server-dll")),
+            Path.GetFullPath(Option("--bench-servers-dll")),
+            Path.GetFullPath(Option("--probe-dll")),
+            Path.GetFullPath(Option("--node-server")),
+            Path.Combine(results, "logs"));
+        // --server-env KEY=VALUE (repeatable) reaches every server process: for profiling (DOTNET_PerfMapEnabled=1) or experiments.
+        var extra = args.Select((a, i) => (a, i)).Where(p => p.a == "--server-env" && p.i + 1 < args.Length)
+            .Select(p => args[p.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : string.Empty);
+        var launcher = new ServerLauncher(paths, extra);
+
+        if (args[0] == "hold")
+        {
+            return await HoldAsync(launcher, Enum.Parse<ServerKind>(Option("--kind")), int.Parse(Option("--connections"), System.Globalization.CultureInfo.InvariantCulture),
+                TimeSpan.FromSeconds(double.Parse(Option("--seconds"), System.Globalization.CultureInfo.InvariantCulture)),
+                args.Contains("--churn") ? HoldMode.Churn : args.Contains("--flood") ? HoldMode.Flood : args.Contains("--unauthenticated") ? HoldMode.Unauthenticated : HoldMode.Idle, output);
+        }
+
+        var quick = args.Contains("--quick");
+        var servers = args.Contains("--only")
+            ? Option("--only").Split(',').Select(Enum.Parse<ServerKind>).ToArray()
+            : Enum.GetValues<ServerKind>();
+        var profile = quick ? BenchProfile.Quick() : BenchProfile.Full(MachineInfo.MaxConnections());
+        var machine = await MachineInfo.CollectAsync(paths);
+        await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
+
+        var comparison = await new ComparisonRunner(launcher, profile, servers, output).RunAsync();
+        if (extra.Count > 0)
+        {
+            comparison.Notes.Add("Extra server environment for this run: " + string.Join(", ", extra.Select(kv => $"`{kv.Key}={kv.Value}`")));
+        }
+
+        var written = await new Report(comparison, profile, machine).WriteAsync(results);
+        await output.WriteLineAsync($"wrote {string.Join(", ", written)} in {comparison.Duration:mm\\:ss}");
+        return 0;
+    }
+
+    private static async Task<int> HoldAsync(ServerLauncher launcher, ServerKind kind, int connections, TimeSpan duration, HoldMode mode, TextWriter output)
+    {
+        using var dialer = new Dialer();
+        using var server = await launcher.StartAsync(kind);
+        using var target = server.CreateTarget();
+        await output.WriteLineAsync($"{kind} pid {server.Stats.Pid}: {mode} with {connections} connections for {duration.TotalSeconds} s; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB");
+        if (mode == HoldMode.Churn)
+        {
+            var result = await Scenarios.ConnectScenario.RunAsync(target, dialer, 64, 0, connections, duration, round: 0);
+            await output.WriteLineAsync($"{result.PerSecond:F0} connections/s, {result.CpuMicroseconds:F0} us/connection");
+            return 0;
+        }
+
+        if (mode == HoldMode.Flood)
+        {
+            // The flood scenario with the server kept alive for the whole settling time, to look inside it.
+            var flood = await Scenarios.FloodScenario.RunAsync(target, dialer, 200, 10, connections, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), duration, round: 0);
+            await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB");
+            return 0;
+        }
+
+        if (mode == HoldMode.Idle)
+        {
+            await target.PrepareAsync(connections, CancellationToken.None);
+        }
+
+        var links = new List<HubLink>();
+        try
+        {
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < connections)
+                {
+                    var link = await target.OpenAsync(dialer, i, authenticate: mode == HoldMode.Idle);
+                    lock (links)
+                    {
+                        links.Add(link);
+                    }
+                }
+            }));
+
+            await output.WriteLineAsync($"opened; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB");
+            await Task.Delay(duration);
+        }
+        finally
+        {
+            Scenarios.EchoScenario.DisposeAll(links);
+        }
+
+        return 0;
+    }
+
+    private enum HoldMode
+    {
+        Idle,
+        Unauthenticated,
+        Churn,
+        Flood,
+    }
+}

@@ -1,0 +1,3 @@
+using SignalRSecure.Bench.Comparison;
+
+return await BenchCommand.RunAsync(args, Console.Out);

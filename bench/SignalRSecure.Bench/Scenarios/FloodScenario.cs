@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using SignalRSecure.Bench.Load;
+using SignalRSecure.Bench.Targets;
+
+namespace SignalRSecure.Bench.Scenarios;
+
+/// <summary>
+/// Scenario 6: authenticated victims echo on an open-loop schedule while a flood of connections that do the
+/// handshake and never authenticate is opened as fast as the connectors go. Measures when each flood connection
+/// is closed against its deadline, the victims' latency before, during and between, and memory before and after.
+/// </summary>
+internal static class FloodScenario
+{
+    private static readonly long Bucket = Stopwatch.Frequency / 4;
+
+    public static async Task<Flood> RunAsync(
+        BenchTarget target, Dialer dialer, int victims, double perVictimRate, int floodCount, TimeSpan deadline, TimeSpan baseline, TimeSpan settle, int round)
+    {
+        var stats = target.Stats ?? throw new InvalidOperationException("the flood needs a server process");
+        var probe = target.Probe ?? throw new InvalidOperationException("the flood needs a probe");
+        await target.PrepareAsync(victims, CancellationToken.None);
+        var victimLinks = await target.OpenManyAsync(dialer, victims);
+        var floodLinks = new HubLink?[floodCount];
+        var timeline = new long[4096];
+        var t0 = Stopwatch.GetTimestamp();
+        var baselineRecorder = new Recorder(null);
+        var duringRecorder = new Recorder(null);
+        var quietRecorder = new Recorder(null);
+        try
+        {
+            foreach (var link in victimLinks)
+            {
+                link.Frame = Frames.Echo();
+                link.StartPump((_, record, now) =>
+                {
+                    if (Frames.TypeOf(record) != 3)
+                    {
+                        return;
+                    }
+
+                    var intended = Frames.ReadStamp(record);
+                    var error = intended < 0 || Frames.HasError(record);
+                    baselineRecorder.RecordOpenLoop(intended, now, error);
+                    duringRecorder.RecordOpenLoop(intended, now, error);
+                    quietRecorder.RecordOpenLoop(intended, now, error);
+                    var slot = (int)Math.Min(timeline.Length - 1, Math.Max(0, (intended - t0) / Bucket));
+                    var latency = now - intended;
+                    long seen;
+                    while (latency > (seen = Volatile.Read(ref timeline[slot])) && Interlocked.CompareExchange(ref timeline[slot], latency, seen) != seen)
+                    {
+                    }
+                });
+            }
+
+            await Task.Delay(500);
+            var heapBefore = await probe.CollectAsync();
+            var before = new MemoryPoint(victims, stats.ResidentBytes(), heapBefore.HeapBytes);
+
+            // The victims' schedule covers the whole scenario; its length is bounded by the deadline.
+            var scheduler = new OpenLoopScheduler(victimLinks, victims * perVictimRate);
+            var scheduleEnd = Stopwatch.GetTimestamp() + EchoScenario.Ticks(baseline + deadline + deadline + TimeSpan.FromSeconds(30));
+            var sending = scheduler.RunAsync(Stopwatch.GetTimestamp(), scheduleEnd);
+            await Task.Delay(1000);
+            baselineRecorder.Start();
+            await Task.Delay(baseline);
+            baselineRecorder.Stop();
+
+            duringRecorder.Start();
+            var floodStart = Stopwatch.GetTimestamp();
+            var open = 0;
+            var refused = 0;
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < floodCount)
+                {
+                    try
+                    {
+                        var link = await target.OpenAsync(dialer, 100_000 + i, authenticate: false);
+                        floodLinks[i] = link;
+                        Interlocked.Increment(ref open);
+                        link.StartPump((_, _, _) => { });
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }
+            })));
+            var allOpen = Stopwatch.GetTimestamp();
+
+            // Quiet: every flood connection is open and idle, none has reached its deadline yet.
+            var firstDeadline = floodLinks.Where(l => l is not null).Select(l => l!.OpenedAt).DefaultIfEmpty(allOpen).Min() + EchoScenario.Ticks(deadline);
+            quietRecorder.Start();
+            var quietFor = TimeSpan.FromSeconds(Math.Max(0, (firstDeadline - Stopwatch.GetTimestamp() - (Stopwatch.Frequency / 2)) / (double)Stopwatch.Frequency));
+            await Task.Delay(quietFor);
+            quietRecorder.Stop();
+
+            var giveUpAt = allOpen + EchoScenario.Ticks(deadline + TimeSpan.FromSeconds(10));
+            while (floodLinks.Any(l => l is not null && l.ClosedAt == 0) && Stopwatch.GetTimestamp() < giveUpAt)
+            {
+                await Task.Delay(50);
+            }
+
+            duringRecorder.Stop();
+            scheduler.Stop();
+            await sending;
+            await Task.Delay(1000);
+
+            var lateness = new Histogram();
+            var closedInTime = 0;
+            var maxLateness = 0.0;
+            foreach (var link in floodLinks)
+            {
+                if (link is null)
+                {
+                    continue;
+                }
+
+                var closedAt = link.ClosedAt == 0 ? Stopwatch.GetTimestamp() : link.ClosedAt;
+                var late = (closedAt - link.OpenedAt - EchoScenario.Ticks(deadline)) * 1000.0 / Stopwatch.Frequency;
+                maxLateness = Math.Max(maxLateness, late);
+                lateness.Record((long)(Math.Max(0, late) * 1_000_000));
+                if (link.ClosedAt != 0 && late <= 1000)
+                {
+                    closedInTime++;
+                }
+            }
+
+            foreach (var link in floodLinks)
+            {
+                link?.Dispose();
+            }
+
+            await Task.Delay(2000);
+            var heapAfter = await probe.CollectAsync();
+            var after = new MemoryPoint(victims, stats.ResidentBytes(), heapAfter.HeapBytes);
+
+            // Kestrel's memory pool gives back the blocks a burst left behind over some seconds: look again later.
+            await Task.Delay(settle);
+            var heapSettled = await probe.CollectAsync();
+            var settled = new MemoryPoint(victims, stats.ResidentBytes(), heapSettled.HeapBytes);
+            var lastSlot = (int)Math.Min(timeline.Length - 1, (Stopwatch.GetTimestamp() - t0) / Bucket);
+            var curve = new List<(double, double, int)>();
+            for (var slot = 0; slot <= lastSlot; slot++)
+            {
+                if (timeline[slot] > 0)
+                {
+                    var at = t0 + (slot * Bucket);
+                    var openThen = floodLinks.Count(l => l is not null && l.OpenedAt <= at && (l.ClosedAt == 0 || l.ClosedAt > at));
+                    curve.Add((slot * 0.25, timeline[slot] * 1000.0 / Stopwatch.Frequency, openThen));
+                }
+            }
+
+            return new Flood(round, floodCount, open, refused, deadline, closedInTime, maxLateness, lateness.Percentile(99) / 1e6,
+                (allOpen - floodStart) / (double)Stopwatch.Frequency,
+                Percentiles.Of(baselineRecorder.Latency), Percentiles.Of(duringRecorder.Latency), Percentiles.Of(quietRecorder.Latency),
+                baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve);
+        }
+        finally
+        {
+            EchoScenario.DisposeAll(victimLinks);
+            foreach (var link in floodLinks)
+            {
+                link?.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using SignalRSecure.Bench.Load;
+using SignalRSecure.Bench.Targets;
+
+namespace SignalRSecure.Bench.Scenarios;
+
+/// <summary>A result of one server in one round.</summary>
+internal interface IMeasured
+{
+    ServerKind Server { get; }
+
+    int Round { get; }
+}
+
+/// <summary>Latency percentiles in microseconds.</summary>
+internal sealed record Percentiles(double P50, double P90, double P99, double P999, double Max)
+{
+    public static Percentiles Of(Histogram histogram) => new(
+        histogram.Percentile(50) / 1000.0,
+        histogram.Percentile(90) / 1000.0,
+        histogram.Percentile(99) / 1000.0,
+        histogram.Percentile(99.9) / 1000.0,
+        histogram.Percentile(100) / 1000.0);
+}
+
+/// <summary>Scenario 1: closed-loop echo, one call outstanding per connection.</summary>
+internal sealed record EchoThroughput(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, double ServerCores, Percentiles Latency, long Errors) : IMeasured;
+
+/// <summary>Scenario 2: open-loop echo at a fixed rate, latency from the intended send time.</summary>
+internal sealed record EchoLatency(ServerKind Server, int Round, double TargetRate, double AchievedRate, double CpuMicroseconds, Percentiles Latency, long Missing, Histogram Histogram) : IMeasured;
+
+/// <summary>Scenario 3: fan-out to receivers, counted where they arrive.</summary>
+internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Receivers, double DeliveredPerSecond, double CpuMicroseconds, Percentiles Latency, long Stalls) : IMeasured;
+
+/// <summary>Scenario 4: connections opened, authenticated and closed per second by concurrent connectors.</summary>
+internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures) : IMeasured;
+
+/// <summary>One point of the memory curve.</summary>
+internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes);
+
+/// <summary>Scenario 5: memory of idle authenticated connections.</summary>
+internal sealed record IdleMemory(ServerKind Server, int Round, IReadOnlyList<MemoryPoint> Points, bool ServerGc) : IMeasured
+{
+    /// <summary>Bytes per connection between the last two decade points (10k and the top), by RSS and by heap.</summary>
+    public (double Resident, double Heap) Slope
+    {
+        get
+        {
+            var top = Points[^1];
+            var lower = Points.LastOrDefault(p => p.Connections <= top.Connections / 2 && p.Connections > 0) ?? Points[0];
+            var n = (double)(top.Connections - lower.Connections);
+            return ((top.ResidentBytes - lower.ResidentBytes) / n, (top.HeapBytes - lower.HeapBytes) / n);
+        }
+    }
+
+    /// <summary>Bytes per connection from no connections to the top point.</summary>
+    public (double Resident, double Heap) Average
+    {
+        get
+        {
+            var top = Points[^1];
+            var zero = Points[0];
+            var n = (double)(top.Connections - zero.Connections);
+            return ((top.ResidentBytes - zero.ResidentBytes) / n, (top.HeapBytes - zero.HeapBytes) / n);
+        }
+    }
+}
+
+/// <summary>Scenario 6: a flood of connections that never authenticate, against echoing victims.</summary>
+internal sealed record Flood(
+    int Round,
+    int Connections,
+    int Opened,
+    int Refused,
+    TimeSpan Deadline,
+    int ClosedInTime,
+    double MaxLatenessMs,
+    double P99LatenessMs,
+    double OpenSeconds,
+    Percentiles Baseline,
+    Percentiles During,
+    Percentiles Quiet,
+    long VictimErrors,
+    MemoryPoint Before,
+    MemoryPoint After,
+    MemoryPoint Settled,
+    TimeSpan SettleTime,
+    IReadOnlyList<(double Seconds, double MaxLatencyMs, int OpenFlood)> Timeline);

@@ -1,0 +1,61 @@
+using System.Globalization;
+
+namespace SignalRSecure.Bench.Targets;
+
+/// <summary>CPU time and resident memory of a server process, read from <c>/proc</c>.</summary>
+internal sealed class ProcessStats(int pid)
+{
+    public int Pid => pid;
+
+    /// <summary>CPU time of every thread of the process so far, in nanoseconds (schedstat; stat as a fallback).</summary>
+    public long CpuNanoseconds()
+    {
+        try
+        {
+            long total = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var schedstat = File.ReadAllText(Path.Combine(task, "schedstat"));
+                    total += long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ')), CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // A thread that ended while being read.
+                }
+            }
+
+            // Threads that have ended are not in task/: stat's totals include them, at 10 ms resolution.
+            return Math.Max(total, StatNanoseconds());
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Resident set size in bytes (VmRSS).</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
+    private long StatNanoseconds()
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+        // utime and stime are fields 14 and 15 of stat, in clock ticks of 1/100 s.
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 10_000_000;
+    }
+}

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+
+namespace SignalRSecure.Bench.Targets;
+
+/// <summary>Where the built servers are.</summary>
+/// <param name="ServerDll">The real server, <c>SignalRSecure.Server.dll</c> (G).</param>
+/// <param name="BenchServersDll"><c>SignalRSecure.Bench.Servers.dll</c> (A, B, C).</param>
+/// <param name="ProbeDll">The startup hook loaded into every .NET server.</param>
+/// <param name="NodeServer"><c>bench/node/server.mjs</c> (N).</param>
+/// <param name="LogDirectory">Where each server's output goes.</param>
+internal sealed record ServerPaths(string ServerDll, string BenchServersDll, string ProbeDll, string NodeServer, string LogDirectory);
+
+/// <summary>
+/// Starts each server as its own process pinned to core 0 (<c>taskset -c 0</c>), .NET ones with
+/// <c>DOTNET_PROCESSOR_COUNT=1</c> and the memory probe, all with the limits raised for load, and stops it.
+/// </summary>
+internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<string, string>? extraEnvironment = null, string serverCores = "0")
+{
+    public const string IssuerKey = "bench-issuer-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+    public const string TokenKey = "bench-token-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    private int _port = 5600 + (Environment.ProcessId % 200 * 10);
+    private int _started;
+
+    /// <summary>
+    /// The configuration the real server (G) runs with. The per-IP caps and rate limits are raised so that one
+    /// machine's load generator is not refused as the flood it resembles; nothing else is weakened.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> GatedOverrides(TimeSpan? authenticationTimeout = null)
+    {
+        var overrides = new Dictionary<string, string>
+        {
+            ["SignalRSecure__Tickets__IssuerKey"] = "<" + IssuerKey.Length + "-character bench key>",
+            ["SignalRSecure__Tickets__Lifetime"] = "00:05:00",
+            ["SignalRSecure__Tickets__RequestsPerIpPerMinute"] = "10000000",
+            ["SignalRSecure__Protection__MaxConnectionsPerIp"] = "100000",
+            ["SignalRSecure__Protection__MaxUnauthenticatedConnectionsPerIp"] = "100000",
+            ["SignalRSecure__Protection__MaxUnauthenticatedConnections"] = "100000",
+            ["SignalRSecure__Hub__InvocationsPerSecond"] = "1000000",
+            ["SignalRSecure__Hub__InvocationBurst"] = "1000000",
+        };
+        if (authenticationTimeout is { } timeout)
+        {
+            overrides["SignalRSecure__Hub__AuthenticationTimeout"] = timeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return overrides;
+    }
+
+    /// <summary>The same limits for N, under its own variable names.</summary>
+    public static IReadOnlyDictionary<string, string> NodeOverrides(TimeSpan? authenticationTimeout = null)
+    {
+        var overrides = new Dictionary<string, string>
+        {
+            ["ISSUER_KEY"] = "<" + IssuerKey.Length + "-character bench key>",
+            ["TICKET_LIFETIME_MS"] = "300000",
+            ["INVOCATIONS_PER_SECOND"] = "1000000",
+            ["INVOCATION_BURST"] = "1000000",
+            ["MAX_CONNECTIONS_PER_IP"] = "100000",
+            ["MAX_UNAUTHENTICATED_CONNECTIONS"] = "100000",
+        };
+        if (authenticationTimeout is { } timeout)
+        {
+            overrides["AUTHENTICATION_TIMEOUT_MS"] = ((long)timeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return overrides;
+    }
+
+    public async Task<RunningServer> StartAsync(ServerKind kind, TimeSpan? authenticationTimeout = null)
+    {
+        var port = _port + (Interlocked.Increment(ref _started) % 10);
+        var url = $"http://127.0.0.1:{port}";
+        var probeSocket = Path.Combine(Path.GetTempPath(), $"signalrsecure-bench-{Environment.ProcessId}-{kind}.sock");
+        var log = Path.Combine(paths.LogDirectory, $"{kind}-{_started}.log");
+        Directory.CreateDirectory(paths.LogDirectory);
+        File.Delete(probeSocket);
+
+        var environment = new Dictionary<string, string>
+        {
+            ["BENCH_PROBE_SOCKET"] = probeSocket,
+        };
+        string command;
+        string workingDirectory;
+        if (kind == ServerKind.N)
+        {
+            foreach (var (key, value) in NodeOverrides(authenticationTimeout))
+            {
+                environment[key] = value;
+            }
+
+            environment["ISSUER_KEY"] = IssuerKey;
+            environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment["HOST"] = "127.0.0.1";
+            workingDirectory = Path.GetDirectoryName(paths.NodeServer)!;
+            command = $"node --expose-gc {Quote(paths.NodeServer)}";
+        }
+        else
+        {
+            environment["DOTNET_PROCESSOR_COUNT"] = "1";
+            environment["DOTNET_STARTUP_HOOKS"] = paths.ProbeDll;
+            environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            environment["ASPNETCORE_URLS"] = url;
+            if (kind == ServerKind.G)
+            {
+                foreach (var (key, value) in GatedOverrides(authenticationTimeout))
+                {
+                    environment[key] = value;
+                }
+
+                environment["SignalRSecure__Tickets__IssuerKey"] = IssuerKey;
+                workingDirectory = Path.GetDirectoryName(paths.ServerDll)!;
+                command = $"dotnet {Quote(paths.ServerDll)}";
+            }
+            else
+            {
+                environment["Bench__TokenKey"] = TokenKey;
+                workingDirectory = Path.GetDirectoryName(paths.BenchServersDll)!;
+                command = $"dotnet {Quote(paths.BenchServersDll)} --mode {kind}";
+            }
+        }
+
+        foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            WorkingDirectory = workingDirectory,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+
+        // exec keeps one process id from sh to taskset to the server, so that /proc/<pid> is the server.
+        start.ArgumentList.Add($"exec taskset -c {serverCores} {command} > {Quote(log)} 2>&1");
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {kind}");
+        var server = new RunningServer(kind, process, new Uri(url), log, new ProcessStats(process.Id), new MemoryProbe(probeSocket));
+        try
+        {
+            await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+
+        return server;
+    }
+
+    private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}
+
+/// <summary>A server process started by <see cref="ServerLauncher"/>; disposing it kills it.</summary>
+internal sealed class RunningServer(ServerKind kind, Process process, Uri baseAddress, string logFile, ProcessStats stats, MemoryProbe probe)
+    : IDisposable
+{
+    public ServerKind Kind => kind;
+
+    public Uri BaseAddress => baseAddress;
+
+    public string LogFile => logFile;
+
+    public ProcessStats Stats => stats;
+
+    public BenchTarget CreateTarget() =>
+        new(kind, baseAddress, ServerLauncher.IssuerKey, ServerLauncher.TokenKey, stats, probe);
+
+    public async Task WaitUntilReadyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{kind} exited at start: {await File.ReadAllTextAsync(logFile)}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(baseAddress, "/healthz"));
+                if (response.IsSuccessStatusCode && File.Exists(probe.SocketPath))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{kind} was not ready within {timeout}");
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            process.WaitForExit(10_000);
+        }
+
+        process.Dispose();
+        File.Delete(probe.SocketPath);
+    }
+}

@@ -1,0 +1,48 @@
+using SignalRSecure.Bench.Load;
+using SignalRSecure.Bench.Scenarios;
+using SignalRSecure.Bench.Targets;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Functional;
+
+/// <summary>
+/// The benchmark harness (bench/) runs against the real server: its load generator opens gated connections with
+/// minted tickets and measures. A smoke test only: short, small, and no assertion on any timing or rate.
+/// </summary>
+public sealed class BenchmarkSmokeTests
+{
+    private static readonly Dictionary<string, string?> BenchLimits = new()
+    {
+        ["SignalRSecure:Hub:InvocationsPerSecond"] = "1000000",
+        ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
+        ["SignalRSecure:Tickets:RequestsPerIpPerMinute"] = "1000000",
+    };
+
+    [Fact]
+    public async Task Harness_AgainstTheGatedServer_MeasuresEchoAndBroadcast()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync(BenchLimits);
+        using var dialer = new Dialer(addresses: 2);
+        using var target = new BenchTarget(ServerKind.G, server.BaseAddress, SecureServer.IssuerKey, ServerLauncher.TokenKey, stats: null, probe: null);
+
+        // Act
+        var echo = await EchoScenario.ThroughputAsync(target, dialer, connections: 4, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        var latency = await EchoScenario.LatencyAsync(target, dialer, connections: 4, rate: 200, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        FanOut broadcast;
+        using (var fanOut = new FanOutScenario(target, dialer))
+        {
+            await fanOut.GrowForBroadcastAsync(receivers: 10).WaitAsync(TimeSpan.FromSeconds(30));
+            broadcast = await fanOut.RunAsync("broadcast", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // Assert
+        Assert.Equal(0, echo.Errors);
+        Assert.True(echo.PerSecond > 0);
+        Assert.True(latency.Latency.P50 > 0);
+        Assert.True(broadcast.DeliveredPerSecond > 0);
+    }
+}
