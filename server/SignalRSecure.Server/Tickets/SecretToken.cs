@@ -4,7 +4,7 @@ using System.Text;
 
 namespace SignalRSecure.Server.Tickets;
 
-/// <summary>Random bearer secrets (tickets, session ids) and the hashes they are stored and logged under.</summary>
+/// <summary>Random bearer secrets (tickets, session ids) and the hashes they are stored under.</summary>
 internal static class SecretToken
 {
     /// <summary>Random bytes in a secret: 256 bits.</summary>
@@ -12,9 +12,6 @@ internal static class SecretToken
 
     /// <summary>Characters in a secret: 32 bytes in base64url without padding.</summary>
     public const int Length = 43;
-
-    /// <summary>Characters of the hash that logs may show to correlate events.</summary>
-    private const int LogPrefixLength = 8;
 
     /// <summary>A new secret of <see cref="Bytes"/> bytes from the operating system's CSPRNG, base64url.</summary>
     public static string Create() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(Bytes));
@@ -43,7 +40,4 @@ internal static class SecretToken
 
     /// <summary>The base64url SHA-256 hash a secret is stored under.</summary>
     public static string Hash(string secret) => Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(secret)));
-
-    /// <summary>A prefix of a stored hash, short enough to reveal nothing, for log correlation.</summary>
-    public static string LogPrefix(string hash) => hash[..LogPrefixLength];
 }
