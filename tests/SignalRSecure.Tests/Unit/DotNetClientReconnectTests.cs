@@ -19,11 +19,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        await client.JoinGroupAsync("general").WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client, "general");
 
         // Act
         first.Drop(FakeHub.CloseError(CloseReasons.SessionExpired));
@@ -45,11 +41,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange: the second connection's Authenticate is held until the test releases it.
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        await client.JoinGroupAsync("general").WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client, "general");
         var authenticateGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _hub.Answer = async (link, invocation) =>
         {
@@ -89,10 +81,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange: echoes on the first connection never get an answer.
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client);
         var unanswered = new TaskCompletionSource<object?>();
         _hub.Answer = (link, invocation) => link == first && invocation.Method == nameof(IChatHub.Echo)
             ? unanswered.Task
@@ -121,10 +110,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var link = await _hub.Opened.NextAsync();
+        var (states, link) = await ConnectAsync(client);
 
         // Act
         link.Drop(FakeHub.CloseError(reason));
@@ -170,10 +156,7 @@ public sealed class DotNetClientReconnectTests
         await using var client = _hub.CreateClient(ct => Interlocked.Increment(ref requests) == 1
             ? _hub.IssueTicketAsync(ct)
             : Task.FromException<string>(new AuthRequestException(SecureEndpoints.Ticket, System.Net.HttpStatusCode.Unauthorized, AuthRequestFailure.NotSignedIn)));
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var link = await _hub.Opened.NextAsync();
+        var (states, link) = await ConnectAsync(client);
 
         // Act
         link.Drop(null);
@@ -193,10 +176,7 @@ public sealed class DotNetClientReconnectTests
         // Arrange: the second connection cannot be opened; the third can.
         var options = new SecureHubClientOptions { ServerUrl = new Uri("http://127.0.0.1:9"), ReconnectPolicy = new FixedDelayPolicy(TimeSpan.FromSeconds(5)) };
         await using var client = _hub.CreateClient(options: options);
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client);
         _hub.Start = (link, _) => _hub.Opened.All.Count == 2
             ? Task.FromException(new System.Net.WebSockets.WebSocketException("server down"))
             : Task.CompletedTask;
@@ -225,10 +205,7 @@ public sealed class DotNetClientReconnectTests
         // Arrange
         var options = new SecureHubClientOptions { ServerUrl = new Uri("http://127.0.0.1:9"), ReconnectPolicy = new GiveUpPolicy() };
         await using var client = _hub.CreateClient(options: options);
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var link = await _hub.Opened.NextAsync();
+        var (states, link) = await ConnectAsync(client);
 
         // Act
         link.Drop(FakeHub.CloseError(CloseReasons.RateLimited));
@@ -245,12 +222,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        await client.JoinGroupAsync("general").WaitAsync(Timeout);
-        await client.JoinGroupAsync("ops").WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client, "general", "ops");
         _hub.Answer = (link, invocation) => link != first && invocation is { Method: nameof(IChatHub.JoinGroup), Argument: "ops" }
             ? Task.FromException<object?>(FakeHub.HubError(invocation.Method, HubErrors.Forbidden))
             : _hub.DefaultAnswerAsync(link, invocation);
@@ -289,10 +261,7 @@ public sealed class DotNetClientReconnectTests
     {
         // Arrange: new connections never open.
         await using var client = _hub.CreateClient();
-        var states = new Recorder<SecureHubStateChange>();
-        client.StateChanged += states.Handler;
-        await client.ConnectAsync().WaitAsync(Timeout);
-        var first = await _hub.Opened.NextAsync();
+        var (states, first) = await ConnectAsync(client);
         _hub.Start = (_, cancellationToken) => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously).Task.WaitAsync(cancellationToken);
         first.Drop(null);
         await _hub.Opened.NextAsync();
@@ -345,5 +314,20 @@ public sealed class DotNetClientReconnectTests
     private sealed class GiveUpPolicy : IRetryPolicy
     {
         public TimeSpan? NextRetryDelay(RetryContext retryContext) => null;
+    }
+
+    /// <summary>Connects <paramref name="client"/> through the fake hub, recording its states, then joins <paramref name="groups"/>.</summary>
+    /// <returns>The recorded states and the connection the client opened.</returns>
+    private async Task<(Recorder<SecureHubStateChange> States, FakeHubLink First)> ConnectAsync(SecureHubClient client, params string[] groups)
+    {
+        var states = new Recorder<SecureHubStateChange>();
+        client.StateChanged += states.Handler;
+        await client.ConnectAsync().WaitAsync(Timeout);
+        foreach (var group in groups)
+        {
+            await client.JoinGroupAsync(group).WaitAsync(Timeout);
+        }
+
+        return (states, await _hub.Opened.NextAsync());
     }
 }
