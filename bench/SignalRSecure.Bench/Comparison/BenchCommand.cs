@@ -83,6 +83,8 @@ internal static class BenchCommand
         {
             // The flood scenario with the server kept alive for the whole settling time, to look inside it.
             var flood = await Scenarios.FloodScenario.RunAsync(target, dialer, 200, 10, connections, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), duration, round: 0);
+            await output.WriteLineAsync($"opened {flood.Opened} in {flood.OpenSeconds:F2} s, closed in time {flood.ClosedInTime}, latest +{flood.MaxLatenessMs:F0} ms");
+            await output.WriteLineAsync($"victims p99 us: baseline {flood.Baseline.P99:F0}, during {flood.During.P99:F0} ({flood.During.P99 / flood.Baseline.P99:F2}x), quiet {flood.Quiet.P99:F0}");
             await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB");
             return 0;
         }
@@ -109,7 +111,8 @@ internal static class BenchCommand
                 }
             }));
 
-            await output.WriteLineAsync($"opened; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB");
+            var heap = await target.Probe!.CollectAsync();
+            await output.WriteLineAsync($"opened; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB, heap after a full collection {heap.HeapBytes / 1048576.0:F1} MB");
             await Task.Delay(duration);
         }
         finally

@@ -32,9 +32,15 @@ internal enum GateState
 /// <summary>
 /// The gate's state for one hub connection: its authentication state, its one deadline (authentication, then
 /// session expiry), its identity and rate limits, and the way to close it with a reason.
-/// Stored as a feature of the connection so that the reader, the hub filter and the hub share it.
+/// Stored as a feature of the connection so that the reader, the hub filter and the hub share it; it is also the
+/// connection's <see cref="IConnectionUserFeature"/>, so <c>Context.User</c> is only ever the ticket's user.
 /// </summary>
-internal sealed class ConnectionGate : ISecureConnection, IDisposable
+/// <remarks>
+/// An idle authenticated connection keeps this object, its timer and its reader, and nothing else of the gate's:
+/// the principal is built when hub code first asks for it and the task that holds reads during Authenticate only
+/// while one is held.
+/// </remarks>
+internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature, IDisposable
 {
     /// <summary>
     /// The SignalR group every authenticated connection is in, which <c>Clients.All</c> stands for. Its characters
@@ -47,10 +53,15 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
     private readonly GateKeeper _keeper;
     private readonly Admission _admission;
     private readonly PipeReader _transportInput;
-    private readonly TaskCompletionSource _authenticationSettled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _deadline;
+    private TaskCompletionSource? _authenticationSettled;
     private HubConnectionContext? _hub;
+    private IGateObserver? _observer;
     private AuthenticatedUser? _identity;
+    private GatePrincipal? _user;
+    private ClaimsPrincipal? _currentPrincipal;
+    private TokenBucket _invocations;
+    private TokenBucket _rateLimitStrikes;
     private volatile GateState _state;
     private string? _closeReason;
     private int _closeMessageSent;
@@ -63,12 +74,17 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
         _admission = admission;
         _transportInput = connection.Transport.Input;
         RemoteIp = remoteIp;
-        ClientIp = ClientAddress.Normalize(remoteIp);
         Origin = origin;
         var options = keeper.Options;
-        Invocations = new TokenBucket(keeper.Time, options.InvocationsPerSecond, options.InvocationBurst);
-        RateLimitStrikes = new TokenBucket(keeper.Time, perSecond: 1, options.RateLimitStrikesBeforeClose);
+        var now = keeper.Time.GetTimestamp();
+        _invocations = new TokenBucket(options.InvocationBurst, now);
+        _rateLimitStrikes = new TokenBucket(options.RateLimitStrikesBeforeClose, now);
         _deadline = keeper.Time.CreateTimer(static state => ((ConnectionGate)state!).OnDeadline(), this, options.AuthenticationTimeout, Timeout.InfiniteTimeSpan);
+
+        // Replaces the transport's user feature: whatever identity the upgrade request carried (cookies, Windows
+        // authentication) is never the connection's user.
+        connection.Features.Set(this);
+        connection.Features.Set<IConnectionUserFeature>(this);
     }
 
     public string ConnectionId => _connection.ConnectionId;
@@ -77,8 +93,8 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
 
     public IPAddress? RemoteIp { get; }
 
-    /// <summary>The remote address as tickets are bound to it.</summary>
-    public string? ClientIp { get; }
+    /// <summary>The remote address as tickets are bound to it (computed when a ticket is redeemed, not kept).</summary>
+    public string? ClientIp => ClientAddress.Normalize(RemoteIp);
 
     /// <summary>The normalized <c>Origin</c> of the request that opened the connection, or null.</summary>
     public string? Origin { get; }
@@ -100,28 +116,83 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
     /// <summary>The reason the gate closed the connection, or null when the client left.</summary>
     public string? CloseReason => _closeReason;
 
-    public TokenBucket Invocations { get; }
+    /// <summary>
+    /// Completes when the Authenticate in flight has succeeded or the connection is closing; already complete when
+    /// no Authenticate is in flight.
+    /// </summary>
+    public Task AuthenticationSettled
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == GateState.Authenticating
+                    ? (_authenticationSettled ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
+                    : Task.CompletedTask;
+            }
+        }
+    }
 
-    /// <summary>Rejected invocations; when it runs dry the connection is closed.</summary>
-    public TokenBucket RateLimitStrikes { get; }
+    /// <summary>
+    /// The principal hub code sees as <c>Context.User</c> (a <see cref="GatePrincipal"/>). Setting it is ignored:
+    /// the user of a gated connection comes from its ticket and nothing else.
+    /// </summary>
+    ClaimsPrincipal? IConnectionUserFeature.User
+    {
+        get => _user ??= new GatePrincipal(this);
+        set
+        {
+        }
+    }
 
-    /// <summary>Completes when the Authenticate in flight has succeeded or the connection is closing.</summary>
-    public Task AuthenticationSettled => _authenticationSettled.Task;
+    /// <summary>The ticket's user as a principal (built on first use), or an anonymous one before authentication.</summary>
+    public ClaimsPrincipal CurrentPrincipal
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _currentPrincipal ??= _identity?.ToPrincipal() ?? new ClaimsPrincipal(new ClaimsIdentity());
+            }
+        }
+    }
 
     public static ConnectionGate? From(HubCallerContext context) => context.Features.Get<ConnectionGate>();
 
-    /// <summary>Called once the SignalR handshake is done: identity from the transport (cookies, Windows auth) is dropped.</summary>
-    public void Attach(HubConnectionContext hub)
+    /// <summary>
+    /// Called once the SignalR handshake is done: a user id derived from the transport is dropped, and
+    /// <paramref name="observer"/> hears when the connection authenticates.
+    /// </summary>
+    public void Attach(HubConnectionContext hub, IGateObserver? observer = null)
     {
         lock (_lock)
         {
             _hub = hub;
+            _observer = observer;
             hub.UserIdentifier = null;
-            SetUser(new ClaimsPrincipal(new ClaimsIdentity()));
             if (_state == GateState.Handshaking)
             {
                 _state = GateState.AwaitingAuthentication;
             }
+        }
+    }
+
+    /// <summary>Takes one token from the invocation rate limit (<see cref="SecureHubOptions.InvocationsPerSecond"/>).</summary>
+    public bool TryTakeInvocation()
+    {
+        var options = _keeper.Options;
+        lock (_lock)
+        {
+            return _invocations.TryTake(_keeper.Time, options.InvocationsPerSecond, options.InvocationBurst);
+        }
+    }
+
+    /// <summary>Records a rejected invocation; false once <see cref="SecureHubOptions.RateLimitStrikesBeforeClose"/> ran out.</summary>
+    public bool TryTakeRateLimitStrike()
+    {
+        lock (_lock)
+        {
+            return _rateLimitStrikes.TryTake(_keeper.Time, perSecond: 1, _keeper.Options.RateLimitStrikesBeforeClose);
         }
     }
 
@@ -160,15 +231,16 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
             }
 
             _identity = identity;
+            _currentPrincipal = null;
             SessionExpiresAt = sessionExpiresAt;
             _hub!.UserIdentifier = identity.Name;
-            SetUser(identity.ToPrincipal());
             _deadline.Change(sessionExpiresAt - _keeper.Time.GetUtcNow(), Timeout.InfiniteTimeSpan);
             _state = GateState.Authenticated;
         }
 
         _admission.MarkAuthenticated();
-        _authenticationSettled.TrySetResult();
+        _observer?.OnAuthenticated(this);
+        ReleaseHeldReads();
         return true;
     }
 
@@ -178,8 +250,8 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
         lock (_lock)
         {
             _identity = identity;
+            _currentPrincipal = null;
             SessionExpiresAt = sessionExpiresAt;
-            SetUser(identity.ToPrincipal());
             _deadline.Change(sessionExpiresAt - _keeper.Time.GetUtcNow(), Timeout.InfiniteTimeSpan);
         }
     }
@@ -198,7 +270,7 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
             }
         }
 
-        _authenticationSettled.TrySetResult();
+        ReleaseHeldReads();
     }
 
     /// <inheritdoc />
@@ -215,7 +287,7 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
             hub = _hub;
         }
 
-        _authenticationSettled.TrySetResult();
+        ReleaseHeldReads();
         if (hub is null)
         {
             // Still in the handshake: there is no SignalR protocol yet to carry a reason.
@@ -267,9 +339,13 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
     public void Dispose()
     {
         _deadline.Dispose();
-        _authenticationSettled.TrySetResult();
+        ReleaseHeldReads();
         _keeper.OnConnectionClosed(this);
     }
+
+    // The task is created under the lock only while Authenticating and never replaced, so reading it after the
+    // state has moved on sees every reader that waits on it.
+    private void ReleaseHeldReads() => Volatile.Read(ref _authenticationSettled)?.TrySetResult();
 
     private async Task CloseNowAsync()
     {
@@ -324,13 +400,5 @@ internal sealed class ConnectionGate : ISecureConnection, IDisposable
 
         _keeper.OnDeadline(this, reason);
         Close(reason);
-    }
-
-    private void SetUser(ClaimsPrincipal principal)
-    {
-        if (_connection.Features.Get<IConnectionUserFeature>() is { } feature)
-        {
-            feature.User = principal;
-        }
     }
 }

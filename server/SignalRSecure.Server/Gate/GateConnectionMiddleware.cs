@@ -21,7 +21,7 @@ internal sealed class GateConnectionMiddleware(
     public async Task InvokeAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var http = connection.GetHttpContext();
-        var remoteIp = http?.Connection.RemoteIpAddress;
+        var remoteIp = http is null ? null : ClientAddress.RemoteIpOf(http);
 
         // WebSocket and SSE requests were admitted by SecureEndpointMiddleware, which could still answer 429;
         // long polling connections, whose requests come and go, are admitted here.
@@ -41,7 +41,6 @@ internal sealed class GateConnectionMiddleware(
         try
         {
             using var gate = keeper.Open(connection, admission, remoteIp, origin);
-            connection.Features.Set(gate);
             connection.Transport = new GatedTransport(
                 new PreAuthenticationReader(transport.Input, gate, keeper.Options.PreAuthenticationMaximumMessageSize),
                 transport.Output);

@@ -4,9 +4,15 @@ using Microsoft.Extensions.Logging;
 namespace SignalRSecure.Server.Gate;
 
 /// <summary>The gate's log events. None of them carries a ticket, a session id or a key.</summary>
+/// <remarks>
+/// Events that every connection produces (opened, closed, timed out before authenticating) are Debug: at
+/// Information they cost more CPU per connection than the rest of the gate together, and a flood of connections
+/// would become a flood of log lines. The metrics on meter <c>SignalRSecure</c> count them instead. What an audit
+/// needs stays at Information or above: who authenticated from where, failures, lockouts, refusals.
+/// </remarks>
 internal static partial class GateLog
 {
-    [LoggerMessage(EventId = 1, EventName = "ConnectionOpened", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1, EventName = "ConnectionOpened", Level = LogLevel.Debug,
         Message = "Hub connection {ConnectionId} opened from {RemoteIp}")]
     public static partial void ConnectionOpened(ILogger logger, string connectionId, IPAddress? remoteIp);
 
@@ -18,7 +24,7 @@ internal static partial class GateLog
         Message = "Hub connection {ConnectionId} from {RemoteIp} failed to authenticate: {Reason}")]
     public static partial void AuthenticationFailed(ILogger logger, string connectionId, IPAddress? remoteIp, string reason);
 
-    [LoggerMessage(EventId = 4, EventName = "AuthenticationTimedOut", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4, EventName = "AuthenticationTimedOut", Level = LogLevel.Debug,
         Message = "Hub connection {ConnectionId} from {RemoteIp} did not authenticate in time")]
     public static partial void AuthenticationTimedOut(ILogger logger, string connectionId, IPAddress? remoteIp);
 
@@ -30,7 +36,7 @@ internal static partial class GateLog
         Message = "Hub connection {ConnectionId} of {User} from {RemoteIp} invoked over its rate limit")]
     public static partial void InvocationRateLimited(ILogger logger, string connectionId, string user, IPAddress? remoteIp);
 
-    [LoggerMessage(EventId = 7, EventName = "ConnectionClosed", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 7, EventName = "ConnectionClosed", Level = LogLevel.Debug,
         Message = "Hub connection {ConnectionId} from {RemoteIp} closed: {CloseReason}")]
     public static partial void ConnectionClosed(ILogger logger, string connectionId, IPAddress? remoteIp, string closeReason);
 

@@ -8,25 +8,32 @@ namespace SignalRSecure.Server.Gate;
 /// <c>Clients.All</c> means all authenticated connections, and sends to, or group additions of, an unauthenticated
 /// connection are dropped. It also hands each connection's <see cref="HubConnectionContext"/> to its gate.
 /// </summary>
-internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>
+/// <remarks>
+/// It tracks the connections that have not authenticated yet (few, bounded by the admission caps) rather than the
+/// authenticated ones: the inner manager only knows a connection after <see cref="OnConnectedAsync"/> has put it on
+/// that list, so a connection id missing from it is either authenticated or unknown to the inner manager too.
+/// </remarks>
+internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>, IGateObserver
     where THub : Hub
 {
-    private readonly ConcurrentDictionary<string, ConnectionGate> _gates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConnectionGate> _unauthenticated = new(StringComparer.Ordinal);
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         var gate = connection.Features.Get<ConnectionGate>()
             ?? throw new InvalidOperationException($"{typeof(THub).Name} must be mapped with MapSecureHub.");
-        gate.Attach(connection);
-        _gates[connection.ConnectionId] = gate;
+        _unauthenticated[connection.ConnectionId] = gate;
+        gate.Attach(connection, this);
         await inner.OnConnectedAsync(connection);
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
-        _gates.TryRemove(connection.ConnectionId, out _);
+        _unauthenticated.TryRemove(connection.ConnectionId, out _);
         await inner.OnDisconnectedAsync(connection);
     }
+
+    void IGateObserver.OnAuthenticated(ConnectionGate gate) => _unauthenticated.TryRemove(gate.ConnectionId, out _);
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         inner.SendGroupAsync(ConnectionGate.AuthenticatedGroup, methodName, args, cancellationToken);
@@ -72,6 +79,5 @@ internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inn
     public override bool TryGetReturnType(string invocationId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? type) =>
         inner.TryGetReturnType(invocationId, out type);
 
-    private bool IsAuthenticated(string connectionId) =>
-        _gates.TryGetValue(connectionId, out var gate) && gate.IsAuthenticated;
+    private bool IsAuthenticated(string connectionId) => !_unauthenticated.ContainsKey(connectionId);
 }

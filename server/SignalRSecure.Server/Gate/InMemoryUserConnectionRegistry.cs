@@ -1,52 +1,34 @@
+using System.Collections.Concurrent;
+
 namespace SignalRSecure.Server.Gate;
 
 /// <summary>The default <see cref="IUserConnectionRegistry"/>: the connections of this process.</summary>
+/// <remarks>
+/// Keyed by connection alone: one small entry per authenticated connection instead of a set per user, since most
+/// users have one or two connections. Closing a user's connections (logout, revocation: rare, and only for a
+/// signed-in user or the issuer) walks all of this process's authenticated connections.
+/// </remarks>
 internal sealed class InMemoryUserConnectionRegistry : IUserConnectionRegistry
 {
-    // One lock: it is taken only when a connection authenticates or closes, and it keeps add, remove and
-    // close-all consistent without the empty-set races of nested concurrent dictionaries.
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, Dictionary<string, ISecureConnection>> _byUser = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ISecureConnection> _connections = new(StringComparer.Ordinal);
 
-    public void Add(ISecureConnection connection)
-    {
-        lock (_lock)
-        {
-            if (!_byUser.TryGetValue(connection.User, out var connections))
-            {
-                _byUser[connection.User] = connections = new(StringComparer.Ordinal);
-            }
+    public void Add(ISecureConnection connection) => _connections[connection.ConnectionId] = connection;
 
-            connections[connection.ConnectionId] = connection;
-        }
-    }
-
-    public void Remove(ISecureConnection connection)
-    {
-        lock (_lock)
-        {
-            if (_byUser.TryGetValue(connection.User, out var connections)
-                && connections.Remove(connection.ConnectionId)
-                && connections.Count == 0)
-            {
-                _byUser.Remove(connection.User);
-            }
-        }
-    }
+    public void Remove(ISecureConnection connection) =>
+        _connections.TryRemove(new KeyValuePair<string, ISecureConnection>(connection.ConnectionId, connection));
 
     public ValueTask<int> CloseUserConnectionsAsync(string user, string reason, CancellationToken cancellationToken = default)
     {
-        ISecureConnection[] toClose;
-        lock (_lock)
+        var closed = 0;
+        foreach (var (_, connection) in _connections)
         {
-            toClose = _byUser.TryGetValue(user, out var connections) ? [.. connections.Values] : [];
+            if (string.Equals(connection.User, user, StringComparison.Ordinal))
+            {
+                connection.Close(reason);
+                closed++;
+            }
         }
 
-        foreach (var connection in toClose)
-        {
-            connection.Close(reason);
-        }
-
-        return ValueTask.FromResult(toClose.Length);
+        return ValueTask.FromResult(closed);
     }
 }

@@ -34,10 +34,10 @@ internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFil
             throw new HubException(HubErrors.AuthenticationRequired);
         }
 
-        if (!gate.Invocations.TryTake())
+        if (!gate.TryTakeInvocation())
         {
             gate.Keeper.OnRateLimited(gate);
-            if (!gate.RateLimitStrikes.TryTake())
+            if (!gate.TryTakeRateLimitStrike())
             {
                 gate.CloseAfterReply(CloseReasons.RateLimited);
             }

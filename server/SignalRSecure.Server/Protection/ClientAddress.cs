@@ -1,11 +1,20 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace SignalRSecure.Server.Protection;
 
 /// <summary>The key per-IP limits count by.</summary>
 internal static class ClientAddress
 {
+    /// <summary>
+    /// The remote address of <paramref name="context"/>'s connection. Read from the feature because
+    /// <c>HttpContext.Connection</c> allocates an object that a WebSocket request would keep for its whole life.
+    /// </summary>
+    public static IPAddress? RemoteIpOf(HttpContext context) =>
+        context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
+
     /// <summary>
     /// IPv4 addresses count one by one (IPv4-mapped IPv6 ones as IPv4); IPv6 addresses count by their /64 network,
     /// because one client usually holds a whole /64. A missing address counts as <see cref="IPAddress.None"/>.

@@ -31,7 +31,7 @@ internal sealed class SecureEndpointMiddleware(
             return;
         }
 
-        var remoteIp = context.Connection.RemoteIpAddress;
+        var remoteIp = ClientAddress.RemoteIpOf(context);
         if (!origins.IsAllowed(context.Request))
         {
             ProtectionLog.OriginRefused(logger, LogText.Sanitize(context.Request.Path.Value), remoteIp, LogText.Sanitize(context.Request.Headers.Origin.ToString()));

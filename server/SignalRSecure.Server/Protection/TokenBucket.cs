@@ -1,35 +1,24 @@
 namespace SignalRSecure.Server.Protection;
 
 /// <summary>
-/// A token bucket on <see cref="TimeProvider"/>: <c>burst</c> tokens, refilled at <c>perSecond</c>. Not thread-safe:
-/// one connection's invocations run one at a time.
+/// A token bucket on <see cref="TimeProvider"/>: up to <c>burst</c> tokens, refilled at <c>perSecond</c>. A mutable
+/// struct kept inside its owner (one per connection), which passes the rate and holds the lock; not thread-safe.
 /// </summary>
 /// <remarks>
 /// <c>System.Threading.RateLimiting.TokenBucketRateLimiter</c> reads the system clock directly, so a fake clock
-/// cannot drive it in tests; a bucket per connection also needs none of its queueing or timers.
+/// cannot drive it in tests; a bucket per connection also needs none of its queueing or timers, and as two fields
+/// of the connection's state it costs no object of its own.
 /// </remarks>
-internal sealed class TokenBucket
+internal struct TokenBucket(double burst, long now)
 {
-    private readonly TimeProvider _time;
-    private readonly double _perSecond;
-    private readonly double _burst;
-    private double _tokens;
-    private long _lastRefill;
-
-    public TokenBucket(TimeProvider time, double perSecond, double burst)
-    {
-        _time = time;
-        _perSecond = perSecond;
-        _burst = burst;
-        _tokens = burst;
-        _lastRefill = time.GetTimestamp();
-    }
+    private double _tokens = burst;
+    private long _lastRefill = now;
 
     /// <summary>Takes one token if there is one.</summary>
-    public bool TryTake()
+    public bool TryTake(TimeProvider time, double perSecond, double burst)
     {
-        var now = _time.GetTimestamp();
-        _tokens = Math.Min(_burst, _tokens + (_time.GetElapsedTime(_lastRefill, now).TotalSeconds * _perSecond));
+        var now = time.GetTimestamp();
+        _tokens = Math.Min(burst, _tokens + (time.GetElapsedTime(_lastRefill, now).TotalSeconds * perSecond));
         _lastRefill = now;
         if (_tokens < 1)
         {

@@ -76,7 +76,13 @@ public sealed class SecureServer : IAsyncDisposable
         });
         builder.WebHost.UseUrls(url);
         builder.Configuration.AddInMemoryCollection(UserSettings.Value);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["SignalRSecure:Tickets:IssuerKey"] = IssuerKey });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SignalRSecure:Tickets:IssuerKey"] = IssuerKey,
+
+            // The server's appsettings.json keeps the per-connection events (Debug) out of production logs; tests read them.
+            ["Logging:LogLevel:SignalRSecure"] = "Trace",
+        });
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -92,8 +92,9 @@ public sealed class ConnectionGateTests : IDisposable
     public void Attach_DropsAnyIdentityTheTransportBrought()
     {
         var connection = _testbed.Open(handshakeDone: false);
-        connection.Context.Features.Get<IConnectionUserFeature>()!.User =
-            new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "mallory")], "Cookies"));
+        var mallory = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "mallory")], "Cookies"));
+        connection.Context.User = mallory;
+        connection.Context.Features.Get<IConnectionUserFeature>()!.User = mallory;
         connection.Hub.UserIdentifier = "mallory";
 
         connection.Gate.Attach(connection.Hub);
@@ -170,6 +171,59 @@ public sealed class ConnectionGateTests : IDisposable
         Assert.Equal(_testbed.Time.GetUtcNow(), result.ExpiresAt);
         Assert.False(closedAtTheOldEnd);
         Assert.Contains("\"error\":\"session expired\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ContextUser_FirstReadAtTheHandshake_IsTheTicketsUserAfterAuthenticate()
+    {
+        // SignalR reads the user once when the handshake completes (for the user id) and keeps that object.
+        var connection = _testbed.Open();
+        var readAtHandshake = connection.Hub.User;
+        var anonymousBefore = readAtHandshake.Identity?.IsAuthenticated;
+
+        await _testbed.AuthenticateAsync(connection);
+
+        Assert.False(anonymousBefore);
+        Assert.Same(readAtHandshake, connection.Hub.User);
+        Assert.Equal("alice", connection.Hub.User.Identity?.Name);
+        Assert.True(connection.Hub.User.HasClaim(AuthenticatedUser.GroupClaimType, "ops"));
+        Assert.Throws<NotSupportedException>(() => connection.Hub.User.AddIdentity(new ClaimsIdentity([new Claim(ClaimTypes.Name, "mallory")], "Cookies")));
+    }
+
+    [Fact]
+    public async Task Reauthenticate_TicketWithOtherGroups_ContextUserCarriesTheNewGroups()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var before = connection.Hub.User.FindAll(AuthenticatedUser.GroupClaimType).Select(c => c.Value).ToArray();
+
+        await _testbed.Keeper.ReauthenticateAsync(connection.Gate, await _testbed.IssueAsync(groups: ["general"]));
+
+        Assert.Equal(["general", "ops"], before);
+        Assert.Equal(["general"], connection.Hub.User.FindAll(AuthenticatedUser.GroupClaimType).Select(c => c.Value));
+        Assert.Equal(["general"], connection.Gate.Identity!.Groups);
+    }
+
+    [Fact]
+    public void AuthenticationSettled_NoAuthenticateInFlight_IsAlreadyComplete()
+    {
+        var connection = _testbed.Open();
+
+        Assert.True(connection.Gate.AuthenticationSettled.IsCompleted);
+    }
+
+    [Fact]
+    public async Task AuthenticationSettled_WhileAuthenticating_CompletesWhenAuthenticated()
+    {
+        var connection = _testbed.Open();
+        Assert.True(connection.Gate.TryBeginAuthentication());
+        var settled = connection.Gate.AuthenticationSettled;
+        var pendingWhileAuthenticating = !settled.IsCompleted;
+
+        await _testbed.Keeper.AuthenticateAsync(connection.Gate, await _testbed.IssueAsync());
+
+        Assert.True(pendingWhileAuthenticating);
+        await settled.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]

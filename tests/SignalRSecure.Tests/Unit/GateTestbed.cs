@@ -55,7 +55,6 @@ internal sealed class GateTestbed : IDisposable
         var toClient = new Pipe();
         var context = new DefaultConnectionContext(Guid.NewGuid().ToString("N"), new Duplex(toServer.Reader, toClient.Writer), new Duplex(toClient.Reader, toServer.Writer));
         var gate = Keeper.Open(context, _admissions.TryAdmit(System.Net.IPAddress.Parse(clientIp))!, System.Net.IPAddress.Parse(clientIp), origin: null);
-        context.Features.Set(gate);
         var hub = new HubConnectionContext(context, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(5), ClientTimeoutInterval = TimeSpan.FromMinutes(5) }, NullLoggerFactory.Instance)
         {
             Protocol = new JsonHubProtocol(),

@@ -71,13 +71,14 @@ public sealed class ProtectionLimiterTests
     [Fact]
     public void TokenBucket_BurstThenSustainedRate()
     {
-        var bucket = new TokenBucket(_time, perSecond: 30, burst: 60);
+        var bucket = new TokenBucket(burst: 60, _time.GetTimestamp());
+        bool TryTake() => bucket.TryTake(_time, perSecond: 30, burst: 60);
 
-        var burst = Enumerable.Range(0, 61).Count(_ => bucket.TryTake());
+        var burst = Enumerable.Range(0, 61).Count(_ => TryTake());
         _time.Advance(TimeSpan.FromMilliseconds(100));
-        var afterATenth = Enumerable.Range(0, 10).Count(_ => bucket.TryTake());
+        var afterATenth = Enumerable.Range(0, 10).Count(_ => TryTake());
         _time.Advance(TimeSpan.FromHours(1));
-        var afterAnHour = Enumerable.Range(0, 100).Count(_ => bucket.TryTake());
+        var afterAnHour = Enumerable.Range(0, 100).Count(_ => TryTake());
 
         Assert.Equal(60, burst);
         Assert.Equal(3, afterATenth);
