@@ -19,6 +19,13 @@ internal static class BenchCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
+        if (args is ["flood-client", ..])
+        {
+            string Value(string name) => args.SkipWhile(a => a != name).Skip(1).First();
+            return await Scenarios.FloodClient.RunAsync(new Uri(Value("--url")), int.Parse(Value("--count"), System.Globalization.CultureInfo.InvariantCulture), 64,
+                TimeSpan.FromSeconds(double.Parse(Value("--give-up-seconds"), System.Globalization.CultureInfo.InvariantCulture)), output);
+        }
+
         if (args is not ["run" or "hold", ..])
         {
             await output.WriteLineAsync(Usage);
@@ -69,7 +76,7 @@ internal static class BenchCommand
     private static async Task<int> HoldAsync(ServerLauncher launcher, ServerKind kind, int connections, TimeSpan duration, HoldMode mode, TextWriter output)
     {
         using var dialer = new Dialer();
-        using var server = await launcher.StartAsync(kind);
+        using var server = await launcher.StartAsync(kind, shippedDoor: mode == HoldMode.Flood);
         using var target = server.CreateTarget();
         await output.WriteLineAsync($"{kind} pid {server.Stats.Pid}: {mode} with {connections} connections for {duration.TotalSeconds} s; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB");
         if (mode == HoldMode.Churn)
@@ -86,6 +93,7 @@ internal static class BenchCommand
             await output.WriteLineAsync($"opened {flood.Opened} in {flood.OpenSeconds:F2} s, closed in time {flood.ClosedInTime}, latest +{flood.MaxLatenessMs:F0} ms");
             await output.WriteLineAsync($"victims p99 us: baseline {flood.Baseline.P99:F0}, during {flood.During.P99:F0} ({flood.During.P99 / flood.Baseline.P99:F2}x), quiet {flood.Quiet.P99:F0}");
             await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB");
+            await output.WriteLineAsync("timeline (s: worst victim ms, open flood connections): " + string.Join(" ", flood.Timeline.Select(p => $"{p.Seconds:F2}:{p.MaxLatencyMs:F0},{p.OpenFlood}")));
             return 0;
         }
 

@@ -94,7 +94,7 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
             for (var round = 1; round <= profile.FloodRounds; round++)
             {
                 var deadline = profile.FloodDeadline ?? TimeSpan.FromSeconds(10);
-                var flood = await WithServerAsync(ServerKind.G, profile.FloodDeadline, target =>
+                var flood = await WithServerAsync(ServerKind.G, profile.FloodDeadline, shippedDoor: true, target =>
                     FloodScenario.RunAsync(target, dialer, profile.FloodVictims, profile.FloodVictimRate, profile.FloodConnections, deadline, profile.FloodBaseline, profile.FloodSettle, round));
                 results.Flood.Add(flood);
                 Log($"flood     G round {round}: opened {flood.Opened} in {flood.OpenSeconds:F1} s, refused {flood.Refused}, closed in time {flood.ClosedInTime}, max lateness {flood.MaxLatenessMs:F0} ms, victims p99 {flood.Baseline.P99:F0} -> {flood.During.P99:F0} us (quiet {flood.Quiet.P99:F0} us), heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} MB, rss {flood.Before.ResidentBytes / 1048576.0:F1} -> {flood.After.ResidentBytes / 1048576.0:F1} MB; {flood.SettleTime.TotalSeconds:F0} s later heap {flood.Settled.HeapBytes / 1048576.0:F1} MB rss {flood.Settled.ResidentBytes / 1048576.0:F1} MB");
@@ -119,9 +119,12 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
     private static ServerKind[] OrderOf(int round, IReadOnlyList<ServerKind> servers) =>
         [.. Orders[(round - 1) % Orders.Length].Where(servers.Contains)];
 
-    private async Task<T> WithServerAsync<T>(ServerKind kind, TimeSpan? authenticationTimeout, Func<BenchTarget, Task<T>> run)
+    private Task<T> WithServerAsync<T>(ServerKind kind, TimeSpan? authenticationTimeout, Func<BenchTarget, Task<T>> run) =>
+        WithServerAsync(kind, authenticationTimeout, shippedDoor: false, run);
+
+    private async Task<T> WithServerAsync<T>(ServerKind kind, TimeSpan? authenticationTimeout, bool shippedDoor, Func<BenchTarget, Task<T>> run)
     {
-        using var server = await launcher.StartAsync(kind, authenticationTimeout);
+        using var server = await launcher.StartAsync(kind, authenticationTimeout, shippedDoor);
         using var target = server.CreateTarget();
         try
         {

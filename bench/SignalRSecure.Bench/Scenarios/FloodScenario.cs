@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using SignalRSecure.Bench.Load;
 using SignalRSecure.Bench.Targets;
 
@@ -6,7 +7,8 @@ namespace SignalRSecure.Bench.Scenarios;
 
 /// <summary>
 /// Scenario 6: authenticated victims echo on an open-loop schedule while a flood of connections that do the
-/// handshake and never authenticate is opened as fast as the connectors go. Measures when each flood connection
+/// handshake and never authenticate is opened as fast as 64 connectors go, from a separate attacker process
+/// (<see cref="FloodClient"/>). Measures when each flood connection
 /// is closed against its deadline, the victims' latency before, during and between, and memory before and after.
 /// </summary>
 internal static class FloodScenario
@@ -20,7 +22,7 @@ internal static class FloodScenario
         var probe = target.Probe ?? throw new InvalidOperationException("the flood needs a probe");
         await target.PrepareAsync(victims, CancellationToken.None);
         var victimLinks = await target.OpenManyAsync(dialer, victims);
-        var floodLinks = new HubLink?[floodCount];
+        var floodLinks = new List<(long OpenedAt, long ClosedAt)>(floodCount);
         var timeline = new long[4096];
         var t0 = Stopwatch.GetTimestamp();
         var baselineRecorder = new Recorder(null);
@@ -67,43 +69,34 @@ internal static class FloodScenario
 
             duringRecorder.Start();
             var floodStart = Stopwatch.GetTimestamp();
-            var open = 0;
-            var refused = 0;
-            var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < floodCount)
-                {
-                    try
-                    {
-                        var link = await target.OpenAsync(dialer, 100_000 + i, authenticate: false);
-                        floodLinks[i] = link;
-                        Interlocked.Increment(ref open);
-                        link.StartPump((_, _, _) => { });
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        Interlocked.Increment(ref refused);
-                    }
-                }
-            })));
+            using var attacker = FloodClient.Start(target.BaseAddress, floodCount, deadline + TimeSpan.FromSeconds(10));
+            var opened = (await attacker.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the flood client failed")).Split(' ');
             var allOpen = Stopwatch.GetTimestamp();
+            var open = int.Parse(opened[1], CultureInfo.InvariantCulture);
+            var refused = int.Parse(opened[2], CultureInfo.InvariantCulture);
+            var firstOpenedAt = long.Parse(opened[3], CultureInfo.InvariantCulture);
 
             // Quiet: every flood connection is open and idle, none has reached its deadline yet.
-            var firstDeadline = floodLinks.Where(l => l is not null).Select(l => l!.OpenedAt).DefaultIfEmpty(allOpen).Min() + EchoScenario.Ticks(deadline);
+            var firstDeadline = (open > 0 ? firstOpenedAt : allOpen) + EchoScenario.Ticks(deadline);
             quietRecorder.Start();
             var quietFor = TimeSpan.FromSeconds(Math.Max(0, (firstDeadline - Stopwatch.GetTimestamp() - (Stopwatch.Frequency / 2)) / (double)Stopwatch.Frequency));
             await Task.Delay(quietFor);
             quietRecorder.Stop();
 
-            var giveUpAt = allOpen + EchoScenario.Ticks(deadline + TimeSpan.FromSeconds(10));
-            while (floodLinks.Any(l => l is not null && l.ClosedAt == 0) && Stopwatch.GetTimestamp() < giveUpAt)
+            // The attacker says when all are closed (or it gave up on them), then reports each connection.
+            string? line;
+            while ((line = await attacker.StandardOutput.ReadLineAsync()) is not null and not "closed")
             {
-                await Task.Delay(50);
             }
 
             duringRecorder.Stop();
+            while ((line = await attacker.StandardOutput.ReadLineAsync()) is not null and not "done")
+            {
+                var parts = line.Split(' ');
+                floodLinks.Add((long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture)));
+            }
+
+            await attacker.WaitForExitAsync();
             scheduler.Stop();
             await sending;
             await Task.Delay(1000);
@@ -113,11 +106,6 @@ internal static class FloodScenario
             var maxLateness = 0.0;
             foreach (var link in floodLinks)
             {
-                if (link is null)
-                {
-                    continue;
-                }
-
                 var closedAt = link.ClosedAt == 0 ? Stopwatch.GetTimestamp() : link.ClosedAt;
                 var late = (closedAt - link.OpenedAt - EchoScenario.Ticks(deadline)) * 1000.0 / Stopwatch.Frequency;
                 maxLateness = Math.Max(maxLateness, late);
@@ -126,11 +114,6 @@ internal static class FloodScenario
                 {
                     closedInTime++;
                 }
-            }
-
-            foreach (var link in floodLinks)
-            {
-                link?.Dispose();
             }
 
             await Task.Delay(2000);
@@ -148,23 +131,19 @@ internal static class FloodScenario
                 if (timeline[slot] > 0)
                 {
                     var at = t0 + (slot * Bucket);
-                    var openThen = floodLinks.Count(l => l is not null && l.OpenedAt <= at && (l.ClosedAt == 0 || l.ClosedAt > at));
+                    var openThen = floodLinks.Count(l => l.OpenedAt <= at && (l.ClosedAt == 0 || l.ClosedAt > at));
                     curve.Add((slot * 0.25, timeline[slot] * 1000.0 / Stopwatch.Frequency, openThen));
                 }
             }
 
             return new Flood(round, floodCount, open, refused, deadline, closedInTime, maxLateness, lateness.Percentile(99) / 1e6,
-                (allOpen - floodStart) / (double)Stopwatch.Frequency,
+                (allOpen - (open > 0 ? firstOpenedAt : floodStart)) / (double)Stopwatch.Frequency,
                 Percentiles.Of(baselineRecorder.Latency), Percentiles.Of(duringRecorder.Latency), Percentiles.Of(quietRecorder.Latency),
                 baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve);
         }
         finally
         {
             EchoScenario.DisposeAll(victimLinks);
-            foreach (var link in floodLinks)
-            {
-                link?.Dispose();
-            }
         }
     }
 }

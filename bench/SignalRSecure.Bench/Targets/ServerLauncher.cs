@@ -19,14 +19,22 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
     public const string IssuerKey = "bench-issuer-key-0123456789-abcdefghijklmnopqrstuvwxyz";
     public const string TokenKey = "bench-token-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 
+    /// <summary>G's global pace of new connections, raised except in the flood scenario.</summary>
+    public const string NewConnectionsPerSecondKey = "SignalRSecure__Protection__NewConnectionsPerSecond";
+
+    /// <summary>G's burst of new connections, raised except in the flood scenario.</summary>
+    public const string NewConnectionBurstKey = "SignalRSecure__Protection__NewConnectionBurst";
+
     private int _port = 5600 + (Environment.ProcessId % 200 * 10);
     private int _started;
 
     /// <summary>
     /// The configuration the real server (G) runs with. The per-IP caps and rate limits are raised so that one
-    /// machine's load generator is not refused as the flood it resembles; nothing else is weakened.
+    /// machine's load generator is not refused as the flood it resembles; nothing else is weakened. With
+    /// <paramref name="shippedDoor"/> (the flood scenario) the global pace of new connections keeps its default,
+    /// since pacing a flood is what it is for.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> GatedOverrides(TimeSpan? authenticationTimeout = null)
+    public static IReadOnlyDictionary<string, string> GatedOverrides(TimeSpan? authenticationTimeout = null, bool shippedDoor = false)
     {
         var overrides = new Dictionary<string, string>
         {
@@ -39,6 +47,12 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
             ["SignalRSecure__Hub__InvocationsPerSecond"] = "1000000",
             ["SignalRSecure__Hub__InvocationBurst"] = "1000000",
         };
+        if (!shippedDoor)
+        {
+            overrides[NewConnectionsPerSecondKey] = "1000000";
+            overrides[NewConnectionBurstKey] = "1000000";
+        }
+
         if (authenticationTimeout is { } timeout)
         {
             overrides["SignalRSecure__Hub__AuthenticationTimeout"] = timeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
@@ -67,7 +81,7 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
         return overrides;
     }
 
-    public async Task<RunningServer> StartAsync(ServerKind kind, TimeSpan? authenticationTimeout = null)
+    public async Task<RunningServer> StartAsync(ServerKind kind, TimeSpan? authenticationTimeout = null, bool shippedDoor = false)
     {
         var port = _port + (Interlocked.Increment(ref _started) % 10);
         var url = $"http://127.0.0.1:{port}";
@@ -103,7 +117,7 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
             environment["ASPNETCORE_URLS"] = url;
             if (kind == ServerKind.G)
             {
-                foreach (var (key, value) in GatedOverrides(authenticationTimeout))
+                foreach (var (key, value) in GatedOverrides(authenticationTimeout, shippedDoor))
                 {
                     environment[key] = value;
                 }

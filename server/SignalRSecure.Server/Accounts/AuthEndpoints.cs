@@ -133,7 +133,7 @@ internal sealed class AuthEndpoints
         }
 
         var normalizedIp = ClientAddress.Normalize(clientIp);
-        var ticket = await tickets.IssueAsync(new TicketGrant(request.User!, [.. request.Groups], normalizedIp, origin, SessionKey: null), context.RequestAborted);
+        var ticket = await tickets.IssueAsync(new TicketGrant(request.User!, request.Groups.ToArray(), normalizedIp, origin, SessionKey: null), context.RequestAborted);
         AccountsLog.TicketIssued(logger, request.User!, normalizedIp);
         await context.Response.WriteAsJsonAsync(ticket, Json);
     }

@@ -36,9 +36,9 @@ internal enum GateState
 /// connection's <see cref="IConnectionUserFeature"/>, so <c>Context.User</c> is only ever the ticket's user.
 /// </summary>
 /// <remarks>
-/// An idle authenticated connection keeps this object, its timer and its reader, and nothing else of the gate's:
-/// the principal is built when hub code first asks for it and the task that holds reads during Authenticate only
-/// while one is held.
+/// An idle authenticated connection keeps this object, its timer, its reader and the small
+/// <see cref="GatePrincipal"/> SignalR asks for at the handshake: the claims are built only when hub code reads them,
+/// and the task that holds reads during Authenticate exists only while one is held.
 /// </remarks>
 internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature, IDisposable
 {

@@ -64,6 +64,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<SecureHubMetrics>();
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<ConnectionAdmission>();
+        services.AddSingleton<NewConnectionPace>();
         services.AddSingleton<AuthenticationFailureLimiter>();
         services.AddSingleton<TicketService>();
         services.AddSingleton<LoginThrottle>();

@@ -17,4 +17,8 @@ internal static partial class ProtectionLog
     [LoggerMessage(EventId = 103, EventName = "ConnectionCapRefused", Level = LogLevel.Information,
         Message = "Hub connection from {RemoteIp} refused: too many connections")]
     public static partial void ConnectionCapRefused(ILogger logger, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 104, EventName = "NewConnectionQueueFull", Level = LogLevel.Information,
+        Message = "Hub connection from {RemoteIp} refused: too many new connections are waiting")]
+    public static partial void NewConnectionQueueFull(ILogger logger, IPAddress? remoteIp);
 }

@@ -20,6 +20,15 @@ public sealed class ProtectionOptions
     /// <summary>The default of <see cref="MaxUnauthenticatedConnections"/>.</summary>
     public const int DefaultMaxUnauthenticatedConnections = 5_000;
 
+    /// <summary>The default of <see cref="NewConnectionsPerSecond"/>.</summary>
+    public const int DefaultNewConnectionsPerSecond = 1_000;
+
+    /// <summary>The default of <see cref="NewConnectionBurst"/>.</summary>
+    public const int DefaultNewConnectionBurst = 100;
+
+    /// <summary>The default of <see cref="NewConnectionQueueLimit"/>.</summary>
+    public const int DefaultNewConnectionQueueLimit = 2_000;
+
     /// <summary>The default of <see cref="AuthenticationFailuresPerIp"/>.</summary>
     public const int DefaultAuthenticationFailuresPerIp = 10;
 
@@ -50,6 +59,23 @@ public sealed class ProtectionOptions
 
     /// <summary>Concurrent hub connections that have not authenticated yet, from all IPs together. The default is 5,000.</summary>
     public int MaxUnauthenticatedConnections { get; set; } = DefaultMaxUnauthenticatedConnections;
+
+    /// <summary>
+    /// New hub connections (WebSocket upgrades) let in per second from all IPs together, after the per-IP caps.
+    /// Upgrades beyond the rate wait their turn in a queue of <see cref="NewConnectionQueueLimit"/>; beyond that they
+    /// get 429. Opening a connection costs far more CPU than a message, so this keeps a flood of connections, from
+    /// however many addresses, from starving the authenticated ones. The default is 1,000 per second.
+    /// </summary>
+    public int NewConnectionsPerSecond { get; set; } = DefaultNewConnectionsPerSecond;
+
+    /// <summary>New hub connections let in at once before <see cref="NewConnectionsPerSecond"/> paces them. The default is 100.</summary>
+    public int NewConnectionBurst { get; set; } = DefaultNewConnectionBurst;
+
+    /// <summary>
+    /// Upgrades that may wait for their turn under <see cref="NewConnectionsPerSecond"/>; 0 refuses every one over the
+    /// rate at once. The default is 2,000 (two seconds at the default rate).
+    /// </summary>
+    public int NewConnectionQueueLimit { get; set; } = DefaultNewConnectionQueueLimit;
 
     /// <summary>
     /// Failed <c>Authenticate</c> calls from one IP within <see cref="AuthenticationFailureWindow"/> that lock the IP out.
@@ -84,6 +110,9 @@ internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOp
             .Positive(nameof(options.MaxConnectionsPerIp), options.MaxConnectionsPerIp)
             .Positive(nameof(options.MaxUnauthenticatedConnectionsPerIp), options.MaxUnauthenticatedConnectionsPerIp)
             .Positive(nameof(options.MaxUnauthenticatedConnections), options.MaxUnauthenticatedConnections)
+            .Positive(nameof(options.NewConnectionsPerSecond), options.NewConnectionsPerSecond)
+            .Positive(nameof(options.NewConnectionBurst), options.NewConnectionBurst)
+            .Require(options.NewConnectionQueueLimit >= 0, nameof(options.NewConnectionQueueLimit), "must not be negative")
             .Positive(nameof(options.AuthenticationFailuresPerIp), options.AuthenticationFailuresPerIp)
             .Positive(nameof(options.AuthenticationFailureWindow), options.AuthenticationFailureWindow)
             .Positive(nameof(options.AuthenticationLockout), options.AuthenticationLockout)

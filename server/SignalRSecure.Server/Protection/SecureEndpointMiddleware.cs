@@ -11,13 +11,15 @@ namespace SignalRSecure.Server.Protection;
 /// <summary>
 /// Guards the routes marked with <see cref="SecureEndpointMetadata"/> before they run: a disallowed <c>Origin</c>
 /// gets 403 (on negotiate, on the WebSocket upgrade, which may skip negotiate, and on the auth endpoints), and a
-/// hub connection from a locked-out IP or over a connection cap gets 429, all before any 101.
+/// hub connection from a locked-out IP or over a connection cap gets 429, all before any 101. New hub connections
+/// then wait for their turn under the global rate of new connections.
 /// </summary>
 internal sealed class SecureEndpointMiddleware(
     RequestDelegate next,
     IOptions<ProtectionOptions> options,
     OriginPolicy origins,
     ConnectionAdmission admissions,
+    NewConnectionPace pace,
     AuthenticationFailureLimiter failures,
     SecureHubMetrics metrics,
     ILogger<SecureEndpointMiddleware> logger)
@@ -72,6 +74,14 @@ internal sealed class SecureEndpointMiddleware(
         {
             metrics.RateLimited("connections");
             ProtectionLog.ConnectionCapRefused(logger, remoteIp);
+            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            return;
+        }
+
+        if (!await pace.WaitForTurnAsync(context.RequestAborted))
+        {
+            metrics.RateLimited("new-connections");
+            ProtectionLog.NewConnectionQueueFull(logger, remoteIp);
             await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
             return;
         }

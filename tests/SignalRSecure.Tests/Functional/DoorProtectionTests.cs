@@ -71,6 +71,30 @@ public sealed class DoorProtectionTests
     }
 
     [Fact]
+    public async Task NewConnections_OverTheGlobalPace_WaitTheirTurn_BeyondTheQueueGet429()
+    {
+        // One new connection a second, one at once, one waiting: of three more arriving together at most one finds a
+        // fresh token, one waits for the next and the rest are refused.
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["SignalRSecure:Protection:NewConnectionsPerSecond"] = "1",
+            ["SignalRSecure:Protection:NewConnectionBurst"] = "1",
+            ["SignalRSecure:Protection:NewConnectionQueueLimit"] = "1",
+        });
+        await using var first = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+
+        var outcomes = await Task.WhenAll(
+            RawHubSocket.TryConnectAsync(server.WebSocketHubUri),
+            RawHubSocket.TryConnectAsync(server.WebSocketHubUri, from: LoopbackAddress.Second),
+            RawHubSocket.TryConnectAsync(server.WebSocketHubUri, from: LoopbackAddress.Second));
+
+        Assert.Contains(HttpStatusCode.SwitchingProtocols, outcomes);
+        Assert.Contains(HttpStatusCode.TooManyRequests, outcomes);
+        Assert.All(outcomes, outcome => Assert.True(outcome is HttpStatusCode.SwitchingProtocols or HttpStatusCode.TooManyRequests, $"unexpected {outcome}"));
+        Assert.NotEmpty(server.Logs.WithEvent("NewConnectionQueueFull"));
+    }
+
+    [Fact]
     public async Task Connections_OverThePerIpCap_Get429()
     {
         await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Protection:MaxConnectionsPerIp"] = "1" });

@@ -140,4 +140,61 @@ public sealed class ProtectionLimiterTests
 
         Assert.NotNull(admission.TryAdmit(Attacker));
     }
+
+    [Fact]
+    public async Task NewConnectionPace_BurstPassesAtOnce_ThenConnectionsWaitForTheRateInArrivalOrder()
+    {
+        using var pace = Pace(perSecond: 10, burst: 2, queueLimit: 5);
+
+        var first = pace.WaitForTurnAsync(CancellationToken.None);
+        var firstAtOnce = first.IsCompletedSuccessfully;
+        var second = pace.WaitForTurnAsync(CancellationToken.None);
+        var secondAtOnce = second.IsCompletedSuccessfully;
+        var third = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+        var fourth = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        await third.WaitAsync(TimeSpan.FromSeconds(10));
+        var fourthWaitedLonger = !fourth.IsCompleted;
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.True(firstAtOnce && await first);
+        Assert.True(secondAtOnce && await second);
+        Assert.True(await third);
+        Assert.True(fourthWaitedLonger);
+        Assert.True(await fourth.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task NewConnectionPace_QueueFull_RefusesAtOnce()
+    {
+        using var pace = Pace(perSecond: 10, burst: 1, queueLimit: 1);
+
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiting = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+        var refused = pace.WaitForTurnAsync(CancellationToken.None);
+        var refusedAtOnce = refused.IsCompletedSuccessfully;
+
+        Assert.True(refusedAtOnce);
+        Assert.False(await refused);
+        Assert.False(waiting.IsCompleted);
+    }
+
+    [Fact]
+    public async Task NewConnectionPace_WaiterThatGivesUp_TakesNoTurn()
+    {
+        using var pace = Pace(perSecond: 10, burst: 1, queueLimit: 2);
+        using var gaveUp = new CancellationTokenSource();
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var abandoned = pace.WaitForTurnAsync(gaveUp.Token).AsTask();
+        var next = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+
+        await gaveUp.CancelAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    private NewConnectionPace Pace(int perSecond, int burst, int queueLimit) =>
+        new(Options.Create(new ProtectionOptions { NewConnectionsPerSecond = perSecond, NewConnectionBurst = burst, NewConnectionQueueLimit = queueLimit }), _time);
 }
