@@ -7,7 +7,8 @@ namespace SignalRSecure.Bench.Comparison;
 /// <summary>
 /// <c>SignalRSecure.Bench run [--quick] [--only G,A] PATHS</c> runs the comparison and writes the report and plots
 /// into <c>--results</c>; <c>SignalRSecure.Bench hold --kind G --connections N --seconds S PATHS</c> starts one server,
-/// holds N idle connections open and prints its process id, for profiling. PATHS are <c>--results DIR
+/// holds N idle connections open and prints its process id, for profiling; <c>flood-client</c> is the flood
+/// scenario's attacker process, which the scenario starts itself. PATHS are <c>--results DIR
 /// --server-dll --bench-servers-dll --probe-dll --node-server</c>; <c>bench/run.sh</c> builds everything and passes them.
 /// </summary>
 internal static class BenchCommand

@@ -205,8 +205,10 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         var first = results.Flood[0];
         Line($"## 6. Flood: {first.Connections:N0} connections that never authenticate, against {profile.FloodVictims} authenticated clients echoing {profile.FloodVictimRate:F0}/s each (G)");
         Line();
-        Line($"Deadline `AuthenticationTimeout` = {first.Deadline.TotalSeconds:F0} s. Each flood connection does the upgrade and the handshake, then waits to be closed. " +
-             "\"During\" is from the first flood connection to the last close; \"quiet\" is while all are open and none has reached its deadline.");
+        Line($"Deadline `AuthenticationTimeout` = {first.Deadline.TotalSeconds:F0} s. An attacker process of its own (niced, on the load generator's core) opens the flood " +
+             "with 64 connectors as fast as the server lets it in; each flood connection does the upgrade and the handshake, then waits to be closed. " +
+             "G runs with its shipped pace of new connections (`NewConnectionsPerSecond` 1,000, burst 100). " +
+             "\"During\" is from the start of the flood to the last close; \"quiet\" is while all are open and none has reached its deadline.");
         Line();
         Line($"Memory is looked at before the flood, 2 s after the last close, and {first.SettleTime.TotalSeconds:F0} s later (heap after a full collection).");
         Line();

@@ -14,6 +14,11 @@ internal static class ConnectScenario
     public static async Task<ConnectRate> RunAsync(BenchTarget target, Dialer dialer, int connectors, int warmUp, int count, TimeSpan limit, int round)
     {
         await target.PrepareAsync(warmUp + count + connectors, CancellationToken.None);
+        if (target.Stats is { } stats)
+        {
+            await stats.WaitUntilIdleAsync(TimeSpan.FromSeconds(15));
+        }
+
         await LoopAsync(target, dialer, connectors, warmUp, limit, recorder: null);
         var recorder = new Recorder(target.Stats);
         recorder.Start();

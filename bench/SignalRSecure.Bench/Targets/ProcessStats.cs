@@ -35,6 +35,26 @@ internal sealed class ProcessStats(int pid)
         }
     }
 
+    /// <summary>
+    /// Waits until the process uses less than a tenth of a core over 200 ms (at most <paramref name="limit"/>), so
+    /// that a measurement does not pay for work left over from the one before: tearing down the fan-out's groups
+    /// keeps a server sending presence messages for a while.
+    /// </summary>
+    public async Task WaitUntilIdleAsync(TimeSpan limit)
+    {
+        var window = TimeSpan.FromMilliseconds(200);
+        var giveUpAt = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < giveUpAt)
+        {
+            var before = CpuNanoseconds();
+            await Task.Delay(window);
+            if (CpuNanoseconds() - before < window.Ticks * 100 / 10)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Resident set size in bytes (VmRSS).</summary>
     public long ResidentBytes()
     {
