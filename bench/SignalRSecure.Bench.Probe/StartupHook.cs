@@ -8,7 +8,9 @@ using System.Text;
 /// <summary>
 /// Loaded by the runtime into a server under benchmark through <c>DOTNET_STARTUP_HOOKS</c>, before its <c>Main</c>:
 /// when <c>BENCH_PROBE_SOCKET</c> names a path, listens there and answers each <c>gc</c> line with the managed heap
-/// after a full, compacting, blocking collection. The server's own code is not touched.
+/// after a full, compacting, blocking collection, and each <c>jit</c> line with the number of methods the JIT has
+/// compiled so far (tier-ups included), which stops growing once the server is warm. The server's own code is not
+/// touched.
 /// </summary>
 internal static class StartupHook
 {
@@ -38,7 +40,12 @@ internal static class StartupHook
             using var writer = new StreamWriter(stream, Encoding.ASCII) { AutoFlush = true };
             while (reader.ReadLine() is { } command)
             {
-                writer.WriteLine(command == "gc" ? Measure() : "{}");
+                writer.WriteLine(command switch
+                {
+                    "gc" => Measure(),
+                    "jit" => FormattableString.Invariant($"{{\"compiledMethods\":{System.Runtime.JitInfo.GetCompiledMethodCount()}}}"),
+                    _ => "{}",
+                });
             }
         }
     }

@@ -15,7 +15,7 @@ internal static class BenchCommand
 {
     private const string Usage =
         "usage: SignalRSecure.Bench run [--quick] [--only G,A,...] [--server-env KEY=VALUE ...] PATHS\n" +
-        "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn | --flood] PATHS\n" +
+        "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood] PATHS\n" +
         "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
@@ -52,7 +52,8 @@ internal static class BenchCommand
         {
             return await HoldAsync(launcher, Enum.Parse<ServerKind>(Option("--kind")), int.Parse(Option("--connections"), System.Globalization.CultureInfo.InvariantCulture),
                 TimeSpan.FromSeconds(double.Parse(Option("--seconds"), System.Globalization.CultureInfo.InvariantCulture)),
-                args.Contains("--churn") ? HoldMode.Churn : args.Contains("--flood") ? HoldMode.Flood : args.Contains("--unauthenticated") ? HoldMode.Unauthenticated : HoldMode.Idle, output);
+                args.Contains("--churn") ? HoldMode.Churn : args.Contains("--echo") ? HoldMode.Echo : args.Contains("--flood") ? HoldMode.Flood : args.Contains("--unauthenticated") ? HoldMode.Unauthenticated : HoldMode.Idle,
+                args.Contains("--warm-up") ? int.Parse(Option("--warm-up"), System.Globalization.CultureInfo.InvariantCulture) : 0, output);
         }
 
         var quick = args.Contains("--quick");
@@ -74,7 +75,7 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static async Task<int> HoldAsync(ServerLauncher launcher, ServerKind kind, int connections, TimeSpan duration, HoldMode mode, TextWriter output)
+    private static async Task<int> HoldAsync(ServerLauncher launcher, ServerKind kind, int connections, TimeSpan duration, HoldMode mode, int warmUp, TextWriter output)
     {
         using var dialer = new Dialer();
         using var server = await launcher.StartAsync(kind, shippedDoor: mode == HoldMode.Flood);
@@ -82,8 +83,27 @@ internal static class BenchCommand
         await output.WriteLineAsync($"{kind} pid {server.Stats.Pid}: {mode} with {connections} connections for {duration.TotalSeconds} s; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB");
         if (mode == HoldMode.Churn)
         {
-            var result = await Scenarios.ConnectScenario.RunAsync(target, dialer, 64, 0, connections, duration, round: 0);
+            var result = await Scenarios.ConnectScenario.RunAsync(target, dialer, 64, warmUp, connections, duration, round: 0);
             await output.WriteLineAsync($"{result.PerSecond:F0} connections/s, {result.CpuMicroseconds:F0} us/connection");
+            return 0;
+        }
+
+        if (mode == HoldMode.Echo)
+        {
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                var start = System.Diagnostics.Stopwatch.StartNew();
+                while (!sampling.IsCancellationRequested)
+                {
+                    await output.WriteLineAsync($"t={start.Elapsed.TotalSeconds:F0}s jit={await target.Probe!.CompiledMethodsAsync()}");
+                    await Task.Delay(1000);
+                }
+            });
+            var echo = await Scenarios.EchoScenario.ThroughputAsync(target, dialer, connections, TimeSpan.FromSeconds(2), duration, round: 0);
+            await sampling.CancelAsync();
+            await sampler;
+            await output.WriteLineAsync($"{echo.PerSecond:F0} calls/s, {echo.CpuMicroseconds:F2} us/call");
             return 0;
         }
 
@@ -137,6 +157,7 @@ internal static class BenchCommand
         Idle,
         Unauthenticated,
         Churn,
+        Echo,
         Flood,
     }
 }

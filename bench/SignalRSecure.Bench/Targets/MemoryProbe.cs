@@ -12,15 +12,25 @@ internal sealed class MemoryProbe(string socketPath)
 {
     public string SocketPath => socketPath;
 
-    public async Task<HeapReport> CollectAsync()
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public async Task<HeapReport> CollectAsync() =>
+        JsonSerializer.Deserialize<HeapReport>(await AskAsync("gc"), Json)!;
+
+    /// <summary>How many methods the server's JIT has compiled so far, or null when the probe does not say (N).</summary>
+    public async Task<long?> CompiledMethodsAsync() =>
+        JsonSerializer.Deserialize<JitReport>(await AskAsync("jit"), Json)!.CompiledMethods;
+
+    private async Task<string> AskAsync(string command)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).WaitAsync(TimeSpan.FromSeconds(10));
         await using var stream = new NetworkStream(socket);
-        await stream.WriteAsync("gc\n"u8.ToArray());
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\n"));
         using var reader = new StreamReader(stream, Encoding.ASCII);
-        var line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))
+        return await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))
             ?? throw new InvalidOperationException("the probe closed without answering");
-        return JsonSerializer.Deserialize<HeapReport>(line, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
     }
+
+    private sealed record JitReport(long? CompiledMethods);
 }
