@@ -245,6 +245,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
             Line($"  - `{key}=1000000` (all scenarios but the flood, which runs with the shipped pace of new connections)");
         }
 
+        Line("- G ships with quick JIT off (`TieredCompilationQuickJit=false` in its runtimeconfig; see the README): its own code is not ReadyToRun-compiled like the framework's and would otherwise run at tier 0 for longer than a measurement. A, B and C run with the runtime's defaults.");
         Line("- N gets the same limits: " + string.Join(", ", ServerLauncher.NodeOverrides(profile.FloodDeadline).Select(kv => $"`{kv.Key}={kv.Value}`")) + ".");
         Line("- B validates HS256 JWTs with an `AuthenticationHandler` written for the bench (signature, exp/nbf with 5 min skew, issuer, audience; `sub` as the user id): `Microsoft.AspNetCore.Authentication.JwtBearer` does not restore from this machine's package source (its `Microsoft.IdentityModel.Protocols.OpenIdConnect` >= 8.19.2 dependency is missing).");
         Line();
