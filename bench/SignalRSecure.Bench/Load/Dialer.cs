@@ -22,7 +22,6 @@ internal sealed class Dialer : IDisposable
         }
     }
 
-    public int AddressCount => _invokers.Length;
 
     /// <summary>The invoker of the next source address, round robin.</summary>
     public HttpMessageInvoker Next() => _invokers[(int)((uint)Interlocked.Increment(ref _next) % (uint)_invokers.Length)];

@@ -169,7 +169,6 @@ internal sealed class HubLink : IDisposable
         Pump = PumpAsync();
     }
 
-    public void SetHandler(RecordHandler handler) => _handler = handler;
 
     /// <summary>Closes with the WebSocket close handshake, or aborts after <paramref name="timeout"/>.</summary>
     public async Task CloseAsync(TimeSpan timeout)

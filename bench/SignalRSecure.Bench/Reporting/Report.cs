@@ -235,14 +235,13 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Line($"- Open files limit {machine.OpenFilesLimit} per process (the hard limit here), so the top memory point is {profile.MemorySteps[^1]:N0} connections.");
         Line("- Load generator: one .NET process, `ClientWebSocket` over `SocketsHttpHandler.ConnectCallback` bound to the source address, pre-encoded frames patched in place, HDR-style log-linear histogram (3 significant digits), `DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1`.");
         Line("- G is the real server (`SignalRSecure.Server.dll` built from this repository, its appsettings.json, Information logging to a file) with these environment overrides, needed because one machine's load looks like the floods the defaults refuse (20 unauthenticated / 200 connections per IP, 30 calls/s per connection, 60 ticket requests/min per IP); nothing else is weakened:");
-        foreach (var (key, value) in ServerLauncher.GatedOverrides(profile.FloodDeadline, shippedDoor: true))
+        var inTheFlood = ServerLauncher.GatedOverrides(profile.FloodDeadline, shippedDoor: true);
+        foreach (var (key, value) in ServerLauncher.GatedOverrides(profile.FloodDeadline))
         {
-            Line($"  - `{key}={value}`{(key.EndsWith("AuthenticationTimeout", StringComparison.Ordinal) ? " (flood scenario only)" : string.Empty)}");
-        }
-
-        foreach (var key in new[] { ServerLauncher.NewConnectionsPerSecondKey, ServerLauncher.NewConnectionBurstKey })
-        {
-            Line($"  - `{key}=1000000` (all scenarios but the flood, which runs with the shipped pace of new connections)");
+            var scope = key.EndsWith("AuthenticationTimeout", StringComparison.Ordinal) ? " (flood scenario only)"
+                : inTheFlood.ContainsKey(key) ? string.Empty
+                : " (all scenarios but the flood, which runs with the shipped pace of new connections)";
+            Line($"  - `{key}={value}`{scope}");
         }
 
         Line("- G ships with quick JIT off (`TieredCompilationQuickJit=false` in its runtimeconfig; see the README): its own code is not ReadyToRun-compiled like the framework's and would otherwise run at tier 0 for longer than a measurement. A, B and C run with the runtime's defaults.");

@@ -24,20 +24,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
     /// <summary>Grows the connections to one sender and <paramref name="receivers"/> receivers, all in channel 0.</summary>
     public async Task GrowForBroadcastAsync(int receivers)
     {
-        var wanted = receivers + 1;
-        if (_links.Count < wanted)
-        {
-            var count = wanted - _links.Count;
-            await target.PrepareAsync(count, CancellationToken.None);
-            var added = await target.OpenManyAsync(dialer, count, _links.Count, RawEndpoint.Broadcast);
-            foreach (var link in added)
-            {
-                link.StartPump(OnRecord);
-            }
-
-            _links.AddRange(added);
-        }
-
+        await GrowToAsync(receivers + 1);
         for (var i = 0; i < _links.Count; i++)
         {
             _links[i].Channel = 0;
@@ -52,18 +39,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
     public async Task GrowForGroupsAsync(int groups, int members)
     {
         var wanted = groups * members;
-        if (_links.Count < wanted)
-        {
-            var count = wanted - _links.Count;
-            await target.PrepareAsync(count, CancellationToken.None);
-            var added = await target.OpenManyAsync(dialer, count, _links.Count, RawEndpoint.Broadcast);
-            foreach (var link in added)
-            {
-                link.StartPump(OnRecord);
-            }
-
-            _links.AddRange(added);
-        }
+        await GrowToAsync(wanted);
 
         _channels = new Channel[groups];
         for (var i = 0; i < wanted; i++)
@@ -129,6 +105,25 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
     }
 
     public void Dispose() => EchoScenario.DisposeAll(_links);
+
+    /// <summary>Opens (authenticated where the server gates) connections until there are <paramref name="wanted"/>.</summary>
+    private async Task GrowToAsync(int wanted)
+    {
+        if (_links.Count >= wanted)
+        {
+            return;
+        }
+
+        var count = wanted - _links.Count;
+        await target.PrepareAsync(count, CancellationToken.None);
+        var added = await target.OpenManyAsync(dialer, count, _links.Count, RawEndpoint.Broadcast);
+        foreach (var link in added)
+        {
+            link.StartPump(OnRecord);
+        }
+
+        _links.AddRange(added);
+    }
 
     private static string GroupName(int channel) => $"bench-{channel:D3}";
 

@@ -48,7 +48,7 @@ internal sealed class ProcessStats(int pid)
         {
             var before = CpuNanoseconds();
             await Task.Delay(window);
-            if (CpuNanoseconds() - before < window.Ticks * 100 / 10)
+            if (CpuNanoseconds() - before < window.TotalNanoseconds / 10)
             {
                 return;
             }

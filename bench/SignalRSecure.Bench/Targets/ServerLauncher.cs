@@ -19,12 +19,6 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
     public const string IssuerKey = "bench-issuer-key-0123456789-abcdefghijklmnopqrstuvwxyz";
     public const string TokenKey = "bench-token-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 
-    /// <summary>G's global pace of new connections, raised except in the flood scenario.</summary>
-    public const string NewConnectionsPerSecondKey = "SignalRSecure__Protection__NewConnectionsPerSecond";
-
-    /// <summary>G's burst of new connections, raised except in the flood scenario.</summary>
-    public const string NewConnectionBurstKey = "SignalRSecure__Protection__NewConnectionBurst";
-
     private int _port = 5600 + (Environment.ProcessId % 200 * 10);
     private int _started;
 
@@ -49,8 +43,8 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
         };
         if (!shippedDoor)
         {
-            overrides[NewConnectionsPerSecondKey] = "1000000";
-            overrides[NewConnectionBurstKey] = "1000000";
+            overrides["SignalRSecure__Protection__NewConnectionsPerSecond"] = "1000000";
+            overrides["SignalRSecure__Protection__NewConnectionBurst"] = "1000000";
         }
 
         if (authenticationTimeout is { } timeout)

@@ -45,4 +45,25 @@ public sealed class BenchmarkSmokeTests
         Assert.True(latency.Latency.P50 > 0);
         Assert.True(broadcast.DeliveredPerSecond > 0);
     }
+
+    [Fact]
+    public async Task FloodClient_AgainstTheGatedServer_ReportsEveryConnectionOpenedAndClosedByTheServer()
+    {
+        // Arrange: the flood scenario's attacker, run in this process; the scenario parses exactly these lines.
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Hub:AuthenticationTimeout"] = "00:00:01" });
+        using var output = new StringWriter();
+
+        // Act
+        await FloodClient.RunAsync(server.BaseAddress, count: 5, connectors: 2, giveUpAfterOpen: TimeSpan.FromSeconds(15), output)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Assert
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("open 5 0 ", lines[0], StringComparison.Ordinal);
+        Assert.Equal("closed", lines[1]);
+        var links = lines[2..^1].Select(line => line.Split(' ')).ToList();
+        Assert.Equal(5, links.Count);
+        Assert.All(links, link => Assert.True(link[0] == "link" && long.Parse(link[2], System.Globalization.CultureInfo.InvariantCulture) > long.Parse(link[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal("done", lines[^1]);
+    }
 }
