@@ -51,6 +51,7 @@ const closeReasonTable = [
   ['LoggedOut', 'logged out', true],
   ['Revoked', 'revoked', true],
   ['RateLimited', 'rate limited', false],
+  ['MessageTooLarge', 'message too large', true],
 ];
 
 /**
@@ -60,7 +61,7 @@ const closeReasonTable = [
  * @type {Readonly<{
  *   AuthenticationFailed: 'authentication failed', AuthenticationRequired: 'authentication required',
  *   AuthenticationTimeout: 'authentication timeout', SessionExpired: 'session expired', LoggedOut: 'logged out',
- *   Revoked: 'revoked', RateLimited: 'rate limited' }>}
+ *   Revoked: 'revoked', RateLimited: 'rate limited', MessageTooLarge: 'message too large' }>}
  */
 export const CloseReasons = /** @type {any} */ (Object.freeze(Object.fromEntries(closeReasonTable.map(([name, text]) => [name, text]))));
 

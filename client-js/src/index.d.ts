@@ -46,6 +46,8 @@ export declare const CloseReasons: Readonly<{
   Revoked: 'revoked';
   /** Retryable, after a back-off. */
   RateLimited: 'rate limited';
+  /** Terminal: the client sent a message over the server's size limit. */
+  MessageTooLarge: 'message too large';
 }>;
 
 /** A close reason the contract names. */

@@ -2,8 +2,9 @@ namespace SignalRSecure.Contracts;
 
 /// <summary>
 /// Why the server closed a hub connection. The reason travels as the error text of the SignalR close message
-/// (<c>{"type":7,"error":"reason","allowReconnect":false}</c>). A client must not reconnect after a terminal reason;
-/// after a retryable one it may reconnect with a fresh ticket.
+/// (<c>{"type":7,"error":"reason","allowReconnect":false}</c>, <c>allowReconnect</c> true for the retryable ones), the
+/// only close message the connection receives. A client must not reconnect after a terminal reason; after a retryable one
+/// it may reconnect with a fresh ticket.
 /// </summary>
 /// <remarks>
 /// <list type="table">
@@ -15,6 +16,7 @@ namespace SignalRSecure.Contracts;
 /// <item><term><see cref="LoggedOut"/></term><description>terminal: the user signed out</description></item>
 /// <item><term><see cref="Revoked"/></term><description>terminal: the issuer revoked the user</description></item>
 /// <item><term><see cref="RateLimited"/></term><description>retryable: after a back-off</description></item>
+/// <item><term><see cref="MessageTooLarge"/></term><description>terminal: the client sent a message over the size limit</description></item>
 /// </list>
 /// </remarks>
 public static class CloseReasons
@@ -37,8 +39,11 @@ public static class CloseReasons
     /// <summary>The user was revoked by the ticket issuer.</summary>
     public const string Revoked = "revoked";
 
-    /// <summary>The connection kept invoking over its rate limit.</summary>
+    /// <summary>The connection kept invoking, or sent messages, over its rate limit.</summary>
     public const string RateLimited = "rate limited";
+
+    /// <summary>The authenticated connection sent a message larger than the server accepts.</summary>
+    public const string MessageTooLarge = "message too large";
 
     /// <summary>Every close reason, with whether it is terminal.</summary>
     public static IReadOnlyDictionary<string, bool> IsTerminalByReason { get; } = new Dictionary<string, bool>(StringComparer.Ordinal)
@@ -50,6 +55,7 @@ public static class CloseReasons
         [LoggedOut] = true,
         [Revoked] = true,
         [RateLimited] = false,
+        [MessageTooLarge] = true,
     };
 
     /// <summary>Whether a client must stop reconnecting after <paramref name="reason"/>. Unknown reasons are not terminal.</summary>

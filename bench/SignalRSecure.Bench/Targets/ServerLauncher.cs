@@ -40,6 +40,8 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
             ["SignalRSecure__Protection__MaxUnauthenticatedConnections"] = "100000",
             ["SignalRSecure__Hub__InvocationsPerSecond"] = "1000000",
             ["SignalRSecure__Hub__InvocationBurst"] = "1000000",
+            ["SignalRSecure__Hub__MessagesPerSecond"] = "1000000",
+            ["SignalRSecure__Hub__MessageBurst"] = "2000000",
         };
         if (!shippedDoor)
         {

@@ -16,6 +16,7 @@ public sealed class SecureHubMetrics
     private readonly Counter<long> _authenticationFailures;
     private readonly Counter<long> _authenticationTimeouts;
     private readonly Counter<long> _rateLimitRejections;
+    private readonly Counter<long> _protocolViolations;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -32,7 +33,9 @@ public sealed class SecureHubMetrics
         _authenticationTimeouts = meter.CreateCounter<long>(
             "signalrsecure.authentication.timeouts", "{connection}", "Connections closed for not authenticating in time.");
         _rateLimitRejections = meter.CreateCounter<long>(
-            "signalrsecure.ratelimit.rejections", "{rejection}", "Requests, connections and invocations refused by a limit, by limit.");
+            "signalrsecure.ratelimit.rejections", "{rejection}", "Requests, connections, invocations and messages refused by a limit, by limit.");
+        _protocolViolations = meter.CreateCounter<long>(
+            "signalrsecure.protocol.violations", "{connection}", "Connections closed by the gate for what they sent, by close reason.");
     }
 
     internal void ConnectionOpened() => _pendingConnections.Add(1);
@@ -51,6 +54,9 @@ public sealed class SecureHubMetrics
         _authenticationFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     internal void AuthenticationTimedOut() => _authenticationTimeouts.Add(1);
+
+    internal void ProtocolViolation(string closeReason) =>
+        _protocolViolations.Add(1, new KeyValuePair<string, object?>("reason", closeReason));
 
     internal void RateLimited(string limit) =>
         _rateLimitRejections.Add(1, new KeyValuePair<string, object?>("limit", limit));

@@ -61,11 +61,13 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private GatePrincipal? _user;
     private ClaimsPrincipal? _currentPrincipal;
     private TokenBucket _invocations;
+    private TokenBucket _messages;
     private TokenBucket _rateLimitStrikes;
     private volatile GateState _state;
     private string? _closeReason;
-    private int _closeMessageSent;
+    private Task? _closeMessage;
     private bool _authenticateRunning;
+    private volatile bool _disposed;
 
     public ConnectionGate(ConnectionContext connection, GateKeeper keeper, Admission admission, IPAddress? remoteIp, string? origin)
     {
@@ -78,6 +80,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         var options = keeper.Options;
         var now = keeper.Time.GetTimestamp();
         _invocations = new TokenBucket(options.InvocationBurst, now);
+        _messages = new TokenBucket(options.MessageBurst, now);
         _rateLimitStrikes = new TokenBucket(options.RateLimitStrikesBeforeClose, now);
         _deadline = keeper.Time.CreateTimer(static state => ((ConnectionGate)state!).OnDeadline(), this, options.AuthenticationTimeout, Timeout.InfiniteTimeSpan);
 
@@ -100,6 +103,9 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public string? Origin { get; }
 
     public GateState State => _state;
+
+    /// <summary>Whether the connection has ended and the gate has let go of it.</summary>
+    public bool IsDisposed => _disposed;
 
     public bool IsAuthenticated => State == GateState.Authenticated;
 
@@ -184,6 +190,16 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         lock (_lock)
         {
             return _invocations.TryTake(_keeper.Time, options.InvocationsPerSecond, options.InvocationBurst);
+        }
+    }
+
+    /// <summary>Takes <paramref name="count"/> tokens from the message rate limit (<see cref="SecureHubOptions.MessagesPerSecond"/>).</summary>
+    public bool TryTakeMessages(int count)
+    {
+        var options = _keeper.Options;
+        lock (_lock)
+        {
+            return _messages.TryTake(_keeper.Time, options.MessagesPerSecond, options.MessageBurst, count);
         }
     }
 
@@ -298,16 +314,26 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _ = CloseNowAsync();
     }
 
-    /// <summary>Writes the close message with <see cref="CloseReason"/>, once.</summary>
-    public async ValueTask SendCloseMessageAsync()
+    /// <summary>
+    /// Writes the close message with <see cref="CloseReason"/> and the reconnect flag of the close-reason table, once;
+    /// every caller waits for that one write. Nothing written to the connection after it reaches the client.
+    /// </summary>
+    public Task SendCloseMessageAsync()
     {
         var hub = _hub;
-        if (hub is null || _closeReason is null || Interlocked.Exchange(ref _closeMessageSent, 1) != 0)
+        var reason = _closeReason;
+        if (hub is null || reason is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await hub.WriteAsync(new CloseMessage(_closeReason, allowReconnect: false));
+        if (Volatile.Read(ref _closeMessage) is { } sending)
+        {
+            return sending;
+        }
+
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Interlocked.CompareExchange(ref _closeMessage, sent.Task, null) ?? WriteCloseMessageAsync(hub, reason, sent);
     }
 
     /// <summary>
@@ -324,6 +350,23 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _keeper.OnPreAuthenticationViolation(this, violation, closeReason);
     }
 
+    /// <summary>
+    /// Closes an authenticated connection whose input broke a limit (<c>message too large</c>, <c>rate limited</c>);
+    /// the reader sends the close message itself, since SignalR never sees the offending bytes.
+    /// </summary>
+    public void RefuseAfterAuthentication(string closeReason)
+    {
+        lock (_lock)
+        {
+            if (!BeginClosing(closeReason))
+            {
+                return;
+            }
+        }
+
+        _keeper.OnMessagesRefused(this, closeReason);
+    }
+
     /// <summary>Aborts a connection that broke the protocol before the handshake completed.</summary>
     public void AbortHandshake(string violation)
     {
@@ -338,6 +381,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
 
     public void Dispose()
     {
+        _disposed = true;
         _deadline.Dispose();
         ReleaseHeldReads();
         _keeper.OnConnectionClosed(this);
@@ -346,6 +390,20 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     // The task is created under the lock only while Authenticating and never replaced, so reading it after the
     // state has moved on sees every reader that waits on it.
     private void ReleaseHeldReads() => Volatile.Read(ref _authenticationSettled)?.TrySetResult();
+
+    private async Task WriteCloseMessageAsync(HubConnectionContext hub, string reason, TaskCompletionSource sent)
+    {
+        try
+        {
+            await hub.WriteAsync(new CloseMessage(reason, allowReconnect: !CloseReasons.IsTerminal(reason)));
+        }
+        finally
+        {
+            // SignalR closes every connection with a message of its own; the client must see only the gate's.
+            (_connection.Transport as GatedTransport)?.DiscardOutput();
+            sent.SetResult();
+        }
+    }
 
     private async Task CloseNowAsync()
     {

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Logging;
@@ -9,7 +8,7 @@ namespace SignalRSecure.Server.Gate;
 
 /// <summary>
 /// Runs in front of SignalR for every connection of a secure hub: admits it under the per-IP caps (unless the HTTP
-/// layer already did), opens its <see cref="ConnectionGate"/> and puts the <see cref="PreAuthenticationReader"/>
+/// layer already did), opens its <see cref="ConnectionGate"/> and puts the <see cref="GateReader"/>
 /// between the transport and SignalR.
 /// </summary>
 internal sealed class GateConnectionMiddleware(
@@ -41,9 +40,7 @@ internal sealed class GateConnectionMiddleware(
         try
         {
             using var gate = keeper.Open(connection, admission, remoteIp, origin);
-            connection.Transport = new GatedTransport(
-                new PreAuthenticationReader(transport.Input, gate, keeper.Options.PreAuthenticationMaximumMessageSize),
-                transport.Output);
+            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output);
             await next(connection);
         }
         finally
@@ -55,6 +52,4 @@ internal sealed class GateConnectionMiddleware(
             }
         }
     }
-
-    private sealed record GatedTransport(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }

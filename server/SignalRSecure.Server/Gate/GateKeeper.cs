@@ -54,6 +54,12 @@ internal sealed class GateKeeper(
         }
 
         registry.Add(gate);
+        if (gate.IsDisposed)
+        {
+            // The connection ended while Authenticate was finishing, and its removal from the registry may have run first.
+            registry.Remove(gate);
+        }
+
         metrics.ConnectionAuthenticated();
         GateLog.Authenticated(logger, gate.ConnectionId, gate.RemoteIp, identity.Name);
         return new AuthenticateResult(identity.Name, identity.Groups, expiresAt);
@@ -81,11 +87,26 @@ internal sealed class GateKeeper(
 
     public void OnPreAuthenticationViolation(ConnectionGate gate, string violation, string closeReason)
     {
+        metrics.ProtocolViolation(closeReason);
         GateLog.PreAuthenticationViolation(logger, gate.ConnectionId, gate.RemoteIp, violation);
         if (closeReason == CloseReasons.AuthenticationFailed)
         {
             CountFailure(gate, TicketRejection.Malformed);
         }
+    }
+
+    public void OnMessagesRefused(ConnectionGate gate, string closeReason)
+    {
+        if (closeReason == CloseReasons.RateLimited)
+        {
+            metrics.RateLimited("messages");
+        }
+        else
+        {
+            metrics.ProtocolViolation(closeReason);
+        }
+
+        GateLog.MessagesRefused(logger, gate.ConnectionId, gate.User, gate.RemoteIp, closeReason);
     }
 
     public void OnDeadline(ConnectionGate gate, string reason)

@@ -44,6 +44,10 @@ internal static partial class GateLog
         Message = "{RemoteIp} is locked out of new hub connections for {Lockout} after repeated failed authentications")]
     public static partial void AddressLockedOut(ILogger logger, IPAddress? remoteIp, TimeSpan lockout);
 
+    [LoggerMessage(EventId = 9, EventName = "MessagesRefused", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User} from {RemoteIp} closed: {CloseReason}")]
+    public static partial void MessagesRefused(ILogger logger, string connectionId, string user, IPAddress? remoteIp, string closeReason);
+
     [LoggerMessage(EventId = 11, EventName = "Reauthenticated", Level = LogLevel.Information,
         Message = "Hub connection {ConnectionId} of {User} extended its session to {ExpiresAt}")]
     public static partial void Reauthenticated(ILogger logger, string connectionId, string user, DateTimeOffset expiresAt);

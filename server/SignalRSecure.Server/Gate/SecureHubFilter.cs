@@ -5,7 +5,7 @@ using SignalRSecure.Contracts;
 namespace SignalRSecure.Server.Gate;
 
 /// <summary>
-/// The gate at the method level, behind <see cref="PreAuthenticationReader"/>: refuses every method but
+/// The gate at the method level, behind <see cref="GateReader"/>: refuses every method but
 /// Authenticate before authentication (a second line, should anything reach a hub method), and applies the
 /// per-connection invocation rate limit after it.
 /// </summary>

@@ -28,6 +28,15 @@ public sealed class SecureHubOptions
     /// <summary>The default of <see cref="PreAuthenticationMaximumMessageSize"/>: 2 KB.</summary>
     public const int DefaultPreAuthenticationMaximumMessageSize = 2 * 1024;
 
+    /// <summary>The default of <see cref="PreAuthenticationMaximumMessages"/>.</summary>
+    public const int DefaultPreAuthenticationMaximumMessages = 8;
+
+    /// <summary>The default of <see cref="MessagesPerSecond"/>.</summary>
+    public const int DefaultMessagesPerSecond = 60;
+
+    /// <summary>The default of <see cref="MessageBurst"/>.</summary>
+    public const int DefaultMessageBurst = 120;
+
     /// <summary>The default of <see cref="InvocationsPerSecond"/>.</summary>
     public const int DefaultInvocationsPerSecond = 30;
 
@@ -58,7 +67,10 @@ public sealed class SecureHubOptions
     /// </summary>
     public TimeSpan SendTimeout { get; set; } = DefaultSendTimeout;
 
-    /// <summary>The largest message an authenticated connection may send, in bytes. The default is 32 KB.</summary>
+    /// <summary>
+    /// The largest message an authenticated connection may send, in bytes, its record separator included; a larger one
+    /// closes the connection with <c>message too large</c> before SignalR reads it. The default is 32 KB.
+    /// </summary>
     public int MaximumReceiveMessageSize { get; set; } = DefaultMaximumReceiveMessageSize;
 
     /// <summary>
@@ -66,6 +78,24 @@ public sealed class SecureHubOptions
     /// The default is 2 KB.
     /// </summary>
     public int PreAuthenticationMaximumMessageSize { get; set; } = DefaultPreAuthenticationMaximumMessageSize;
+
+    /// <summary>
+    /// Messages a connection may send after the handshake and before it authenticates: pings, a close and the one
+    /// Authenticate. One more closes it with <c>authentication required</c>. The official clients ping every 15 seconds,
+    /// so raise it together with a longer <see cref="AuthenticationTimeout"/>. The default is 8.
+    /// </summary>
+    public int PreAuthenticationMaximumMessages { get; set; } = DefaultPreAuthenticationMaximumMessages;
+
+    /// <summary>
+    /// Messages per second an authenticated connection may sustain, every kind counted (invocations, pings, completions,
+    /// stream items); beyond <see cref="MessageBurst"/> the connection is closed with <c>rate limited</c>. It backs the
+    /// finer <see cref="InvocationsPerSecond"/>, which answers over-limit calls with an error first, and catches what
+    /// that one cannot see, such as a flood of pings. The default is 60.
+    /// </summary>
+    public int MessagesPerSecond { get; set; } = DefaultMessagesPerSecond;
+
+    /// <summary>Messages one connection may send at once above <see cref="MessagesPerSecond"/>. The default is 120.</summary>
+    public int MessageBurst { get; set; } = DefaultMessageBurst;
 
     /// <summary>Invocations per second one connection may sustain. The default is 30.</summary>
     public int InvocationsPerSecond { get; set; } = DefaultInvocationsPerSecond;
@@ -98,6 +128,13 @@ internal sealed class SecureHubOptionsValidator : IValidateOptions<SecureHubOpti
             .Positive(nameof(options.PreAuthenticationMaximumMessageSize), options.PreAuthenticationMaximumMessageSize)
             .Require(options.PreAuthenticationMaximumMessageSize <= options.MaximumReceiveMessageSize,
                 nameof(options.PreAuthenticationMaximumMessageSize), $"must not exceed {nameof(options.MaximumReceiveMessageSize)}")
+            .Require(options.PreAuthenticationMaximumMessages >= 1, nameof(options.PreAuthenticationMaximumMessages), "must allow at least the Authenticate message")
+            .Positive(nameof(options.MessagesPerSecond), options.MessagesPerSecond)
+            .Positive(nameof(options.MessageBurst), options.MessageBurst)
+            .Require(options.MessagesPerSecond >= options.InvocationsPerSecond, nameof(options.MessagesPerSecond),
+                $"must be at least {nameof(options.InvocationsPerSecond)}, or invocations within their limit close the connection")
+            .Require(options.MessageBurst >= (long)options.InvocationBurst + options.RateLimitStrikesBeforeClose, nameof(options.MessageBurst),
+                $"must be at least {nameof(options.InvocationBurst)} + {nameof(options.RateLimitStrikesBeforeClose)}, so that over-limit calls get their error before the connection closes")
             .Positive(nameof(options.InvocationsPerSecond), options.InvocationsPerSecond)
             .Positive(nameof(options.InvocationBurst), options.InvocationBurst)
             .Positive(nameof(options.RateLimitStrikesBeforeClose), options.RateLimitStrikesBeforeClose)

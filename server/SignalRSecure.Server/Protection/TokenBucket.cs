@@ -14,18 +14,18 @@ internal struct TokenBucket(double burst, long now)
     private double _tokens = burst;
     private long _lastRefill = now;
 
-    /// <summary>Takes one token if there is one.</summary>
-    public bool TryTake(TimeProvider time, double perSecond, double burst)
+    /// <summary>Takes <paramref name="count"/> tokens if there are that many; takes none otherwise.</summary>
+    public bool TryTake(TimeProvider time, double perSecond, double burst, int count = 1)
     {
         var now = time.GetTimestamp();
         _tokens = Math.Min(burst, _tokens + (time.GetElapsedTime(_lastRefill, now).TotalSeconds * perSecond));
         _lastRefill = now;
-        if (_tokens < 1)
+        if (_tokens < count)
         {
             return false;
         }
 
-        _tokens--;
+        _tokens -= count;
         return true;
     }
 }

@@ -15,6 +15,8 @@ public sealed class BenchmarkSmokeTests
     {
         ["SignalRSecure:Hub:InvocationsPerSecond"] = "1000000",
         ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
+        ["SignalRSecure:Hub:MessagesPerSecond"] = "1000000",
+        ["SignalRSecure:Hub:MessageBurst"] = "2000000",
         ["SignalRSecure:Tickets:RequestsPerIpPerMinute"] = "1000000",
     };
 

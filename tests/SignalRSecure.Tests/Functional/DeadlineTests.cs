@@ -33,7 +33,8 @@ public sealed class DeadlineTests
         var clock = Stopwatch.StartNew();
         await using var socket = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
         using var pinging = new CancellationTokenSource();
-        var pinger = PingEveryAsync(socket, TimeSpan.FromMilliseconds(100), pinging.Token);
+        // Four pings within the deadline: under the pre-authentication message allowance (8).
+        var pinger = PingEveryAsync(socket, TimeSpan.FromMilliseconds(250), pinging.Token);
 
         var close = await socket.ReceiveCloseAsync();
         var elapsed = clock.Elapsed;

@@ -149,18 +149,30 @@ public sealed class DoorProtectionTests
         Assert.Equal(CloseReasons.RateLimited, close);
     }
 
-    [Fact]
-    public async Task Message_OverTheAuthenticatedSizeCap_ClosesTheConnection()
+    [Theory]
+    [InlineData(4096, true)]
+    [InlineData(4097, false)]
+    public async Task Message_AtAndOverTheAuthenticatedSizeCap_PassesOrClosesWithMessageTooLarge(int size, bool passes)
     {
         await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Hub:MaximumReceiveMessageSize"] = "4096" });
         await using var socket = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
         await socket.CallAsync(nameof(IChatHub.Authenticate), await server.GetTicketAsync(SecureServer.Alice));
 
-        await socket.InvokeAsync(nameof(IChatHub.Echo), new string('x', 8192));
-        var close = await socket.ReceiveCloseAsync();
+        // The whole frame, record separator included, is exactly `size` bytes.
+        var empty = """{"type":1,"invocationId":"1","target":"Echo","arguments":[""]}""" + RawHubSocket.RecordSeparator;
+        await socket.SendFrameAsync($$"""{"type":1,"invocationId":"1","target":"Echo","arguments":["{{new string('x', size - empty.Length)}}"]}""");
 
-        Assert.True(close.ReceivedCloseMessage);
-        Assert.NotNull(close.Error);
+        if (passes)
+        {
+            var reply = await socket.ReceiveAsync();
+            Assert.Equal(size - empty.Length, reply.GetProperty("result").GetString()!.Length);
+        }
+        else
+        {
+            var close = await socket.ReceiveCloseAsync();
+            Assert.Equal(CloseReasons.MessageTooLarge, close.Error);
+            Assert.False(close.AllowReconnect);
+        }
     }
 
     [Fact]

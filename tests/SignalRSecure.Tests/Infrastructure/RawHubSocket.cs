@@ -162,6 +162,21 @@ public sealed class RawHubSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>Every message but pings until the server closes the socket, close messages included.</summary>
+    public async Task<IReadOnlyList<JsonElement>> ReceiveUntilSocketClosesAsync()
+    {
+        var messages = new List<JsonElement>();
+        while (await ReceiveAnyAsync() is { } message)
+        {
+            if (message.GetProperty("type").GetInt32() != 6)
+            {
+                messages.Add(message);
+            }
+        }
+
+        return messages;
+    }
+
     /// <summary>Whether the socket is closed by the server without anything but pings arriving first.</summary>
     public async Task WaitForSocketCloseAsync()
     {

@@ -39,6 +39,7 @@ public sealed class ContractAndLogTextTests
         [
             CloseReasons.AuthenticationFailed, CloseReasons.AuthenticationRequired, CloseReasons.AuthenticationTimeout,
             CloseReasons.SessionExpired, CloseReasons.LoggedOut, CloseReasons.Revoked, CloseReasons.RateLimited,
+            CloseReasons.MessageTooLarge,
         ];
 
         Assert.Equal(reasons.Order(), CloseReasons.IsTerminalByReason.Keys.Order());

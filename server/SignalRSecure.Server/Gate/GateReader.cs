@@ -1,39 +1,49 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Server.Gate;
 
 /// <summary>
-/// The gate at the byte level: wraps the connection's input so that, until the connection authenticates, SignalR
-/// reads only the handshake, pings, a close and a single well-formed <c>Authenticate</c> invocation, each within
-/// <see cref="SecureHubOptions.PreAuthenticationMaximumMessageSize"/>. Anything else never reaches SignalR: the
+/// The gate at the byte level, between the transport and SignalR.
+/// Until the connection authenticates, SignalR reads only the handshake, pings, a close and a single well-formed
+/// <c>Authenticate</c> invocation, each within <see cref="SecureHubOptions.PreAuthenticationMaximumMessageSize"/> and
+/// <see cref="SecureHubOptions.PreAuthenticationMaximumMessages"/> in all. Anything else never reaches SignalR: the
 /// connection is closed instead, with <c>authentication failed</c> for an oversized message or a malformed
 /// Authenticate (both count as failed attempts) and <c>authentication required</c> for any other message.
-/// After authentication every read passes straight through.
+/// After authentication every message counts against <see cref="SecureHubOptions.MessagesPerSecond"/>, pings
+/// included, and one longer than <see cref="SecureHubOptions.MaximumReceiveMessageSize"/> closes the connection with
+/// <c>message too large</c> before SignalR reads it.
 /// </summary>
 /// <remarks>
-/// This sits below SignalR because hub filters never see unknown method names, stream items or completions, and
+/// This sits below SignalR because hub filters never see unknown method names, stream items, completions or pings, and
 /// because nothing after the Authenticate frame may be dispatched before the gate knows who the connection is.
 /// </remarks>
-internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate gate, int maximumFrameSize) : PipeReader
+internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHubOptions options) : PipeReader
 {
     private const byte RecordSeparator = 0x1e;
+
+    private MessageMeter _meter;
+    private int _messagesBeforeAuthentication;
 
     // Set once the reader has handed SignalR its final, synthetic result; later AdvanceTo calls refer to it.
     private bool _ended;
 
-    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
-        gate.State == GateState.Authenticated ? inner.ReadAsync(cancellationToken) : ReadGatedAsync(cancellationToken);
-
-    public override bool TryRead(out ReadResult result)
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        if (gate.State == GateState.Authenticated)
+        if (gate.State != GateState.Authenticated)
         {
-            return inner.TryRead(out result);
+            return ReadGatedAsync(cancellationToken);
         }
 
-        // Before authentication every read goes through ReadAsync, where the frames are inspected.
+        var read = inner.ReadAsync(cancellationToken);
+        return read.IsCompletedSuccessfully ? MeterAuthenticated(read.Result) : MeterAuthenticatedAsync(read);
+    }
+
+    // Every read goes through ReadAsync, where the frames are inspected or metered.
+    public override bool TryRead(out ReadResult result)
+    {
         result = default;
         return false;
     }
@@ -44,6 +54,7 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
     {
         if (!_ended)
         {
+            _meter.Advanced(consumed);
             inner.AdvanceTo(consumed, examined);
         }
     }
@@ -52,6 +63,30 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
 
     public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> MeterAuthenticatedAsync(ValueTask<ReadResult> read) => await MeterAuthenticated(await read);
+
+    private ValueTask<ReadResult> MeterAuthenticated(ReadResult result)
+    {
+        if (result.IsCanceled || result.Buffer.IsEmpty)
+        {
+            return new(result);
+        }
+
+        var messages = _meter.Measure(result.Buffer, options.MaximumReceiveMessageSize, out var oversized);
+        var violation = oversized ? CloseReasons.MessageTooLarge
+            : messages > 0 && !gate.TryTakeMessages(messages) ? CloseReasons.RateLimited
+            : null;
+        if (violation is null)
+        {
+            return new(result);
+        }
+
+        inner.AdvanceTo(result.Buffer.End);
+        gate.RefuseAfterAuthentication(violation);
+        return EndAsync();
+    }
+
     private async ValueTask<ReadResult> ReadGatedAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -59,7 +94,7 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
             switch (gate.State)
             {
                 case GateState.Authenticated:
-                    return await inner.ReadAsync(cancellationToken);
+                    return await ReadAsync(cancellationToken);
                 case GateState.Closing:
                     return await EndAsync();
                 case GateState.Authenticating:
@@ -114,7 +149,9 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
     {
         var end = buffer.PositionOf(RecordSeparator);
         var length = end is { } position ? buffer.Slice(0, position).Length : buffer.Length;
-        return length > maximumFrameSize ? Verdict.Refuse("an oversized handshake", CloseReasons.AuthenticationRequired) : Verdict.PassAll;
+        return length > options.PreAuthenticationMaximumMessageSize
+            ? Verdict.Refuse("an oversized handshake", CloseReasons.AuthenticationRequired)
+            : Verdict.PassAll;
     }
 
     private Verdict InspectMessages(ReadOnlySequence<byte> buffer)
@@ -122,9 +159,15 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
         var reader = new SequenceReader<byte>(buffer);
         while (reader.TryReadTo(out ReadOnlySequence<byte> frame, RecordSeparator))
         {
-            if (frame.Length > maximumFrameSize)
+            if (frame.Length > options.PreAuthenticationMaximumMessageSize)
             {
                 return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed);
+            }
+
+            // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
+            if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+            {
+                return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
             }
 
             switch (PreAuthenticationFrames.Classify(frame))
@@ -143,7 +186,7 @@ internal sealed class PreAuthenticationReader(PipeReader inner, ConnectionGate g
             }
         }
 
-        return reader.Remaining > maximumFrameSize
+        return reader.Remaining > options.PreAuthenticationMaximumMessageSize
             ? Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed)
             : Verdict.PassAll;
     }

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Text;
+using SignalRSecure.Server.Gate;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class MessageMeterTests
+{
+    private const char Separator = '\u001e';
+
+    [Fact]
+    public void Measure_WholeMessages_CountsEach()
+    {
+        var meter = new MessageMeter();
+
+        var messages = meter.Measure(Sequence($"a{Separator}bb{Separator}ccc{Separator}"), 100, out var oversized);
+
+        Assert.Equal(3, messages);
+        Assert.False(oversized);
+    }
+
+    [Fact]
+    public void Measure_BytesReadAgainAfterAPartialConsume_AreNotCountedTwice()
+    {
+        var meter = new MessageMeter();
+        var first = Sequence($"a{Separator}b{Separator}par");
+        Assert.Equal(2, meter.Measure(first, 100, out _));
+
+        // SignalR consumed the two whole messages; the partial one comes back with the rest of it.
+        meter.Advanced(first.GetPosition(4));
+        var second = Sequence($"partial{Separator}");
+
+        Assert.Equal(1, meter.Measure(second, 100, out _));
+    }
+
+    [Fact]
+    public void Measure_NothingConsumed_CountsOnlyTheNewBytes()
+    {
+        var meter = new MessageMeter();
+        var first = Sequence("12345");
+        Assert.Equal(0, meter.Measure(first, 100, out _));
+        meter.Advanced(first.Start);
+
+        Assert.Equal(1, meter.Measure(Sequence($"12345678{Separator}"), 100, out _));
+    }
+
+    [Fact]
+    public void Measure_AcrossSegments_CountsAndMeasuresTheWholeMessage()
+    {
+        var meter = new MessageMeter();
+
+        var messages = meter.Measure(Sequence("aaaa", $"bb{Separator}c", $"cc{Separator}"), 7, out var oversized);
+
+        Assert.Equal(2, messages);
+        Assert.False(oversized);
+    }
+
+    [Theory]
+    [InlineData(9, false)]
+    [InlineData(10, true)]
+    public void Measure_MessageWithItsSeparatorOverTheMaximum_IsOversized(int length, bool expected)
+    {
+        var meter = new MessageMeter();
+
+        meter.Measure(Sequence(new string('x', length) + Separator), 10, out var oversized);
+
+        Assert.Equal(expected, oversized);
+    }
+
+    [Theory]
+    [InlineData(9, false)]
+    [InlineData(10, true)]
+    public void Measure_UnfinishedMessageThatCanNoLongerFit_IsOversizedBeforeItEnds(int length, bool expected)
+    {
+        var meter = new MessageMeter();
+
+        meter.Measure(Sequence(new string('x', length)), 10, out var oversized);
+
+        Assert.Equal(expected, oversized);
+    }
+
+    [Fact]
+    public void Measure_MessageGrowingOverSeveralReads_IsMeasuredAsOne()
+    {
+        var meter = new MessageMeter();
+        var first = Sequence("xxxxxx");
+        meter.Measure(first, 10, out var early);
+        meter.Advanced(first.Start);
+
+        meter.Measure(Sequence("xxxxxxxxxx"), 10, out var late);
+
+        Assert.False(early);
+        Assert.True(late);
+    }
+
+    private static ReadOnlySequence<byte> Sequence(params string[] segments)
+    {
+        if (segments.Length == 1)
+        {
+            return new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(segments[0]));
+        }
+
+        var first = new Segment(Encoding.UTF8.GetBytes(segments[0]), 0);
+        var last = first;
+        foreach (var text in segments.Skip(1))
+        {
+            last = last.Append(Encoding.UTF8.GetBytes(text));
+        }
+
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(byte[] bytes, long runningIndex)
+        {
+            Memory = bytes;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(byte[] bytes)
+        {
+            var next = new Segment(bytes, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
