@@ -51,6 +51,7 @@ const closeReasonTable = [
   ['LoggedOut', 'logged out', true],
   ['Revoked', 'revoked', true],
   ['RateLimited', 'rate limited', false],
+  ['TooManyConnections', 'too many connections', true],
 ];
 
 /**
@@ -60,7 +61,7 @@ const closeReasonTable = [
  * @type {Readonly<{
  *   AuthenticationFailed: 'authentication failed', AuthenticationRequired: 'authentication required',
  *   AuthenticationTimeout: 'authentication timeout', SessionExpired: 'session expired', LoggedOut: 'logged out',
- *   Revoked: 'revoked', RateLimited: 'rate limited' }>}
+ *   Revoked: 'revoked', RateLimited: 'rate limited', TooManyConnections: 'too many connections' }>}
  */
 export const CloseReasons = /** @type {any} */ (Object.freeze(Object.fromEntries(closeReasonTable.map(([name, text]) => [name, text]))));
 
@@ -110,6 +111,7 @@ export const HubErrors = Object.freeze({
   MessageTooLong: 'message too long',
   RateLimited: 'rate limited',
   TooManyGroups: 'too many groups',
+  TooManyConnections: 'too many connections',
   InvalidMessage: 'invalid message',
 });
 

@@ -46,6 +46,8 @@ export declare const CloseReasons: Readonly<{
   Revoked: 'revoked';
   /** Retryable, after a back-off. */
   RateLimited: 'rate limited';
+  /** Terminal: the user already has as many connections as the server allows. */
+  TooManyConnections: 'too many connections';
 }>;
 
 /** A close reason the contract names. */
@@ -62,6 +64,7 @@ export declare const HubErrors: Readonly<{
   MessageTooLong: 'message too long';
   RateLimited: 'rate limited';
   TooManyGroups: 'too many groups';
+  TooManyConnections: 'too many connections';
   InvalidMessage: 'invalid message';
 }>;
 

@@ -15,6 +15,7 @@ namespace SignalRSecure.Contracts;
 /// <item><term><see cref="LoggedOut"/></term><description>terminal: the user signed out</description></item>
 /// <item><term><see cref="Revoked"/></term><description>terminal: the issuer revoked the user</description></item>
 /// <item><term><see cref="RateLimited"/></term><description>retryable: after a back-off</description></item>
+/// <item><term><see cref="TooManyConnections"/></term><description>terminal: the user has as many connections as allowed; retrying would only churn tickets until the user closes one</description></item>
 /// </list>
 /// </remarks>
 public static class CloseReasons
@@ -40,6 +41,9 @@ public static class CloseReasons
     /// <summary>The connection kept invoking over its rate limit.</summary>
     public const string RateLimited = "rate limited";
 
+    /// <summary>The user already had as many authenticated connections as allowed when this one authenticated.</summary>
+    public const string TooManyConnections = "too many connections";
+
     /// <summary>Every close reason, with whether it is terminal.</summary>
     public static IReadOnlyDictionary<string, bool> IsTerminalByReason { get; } = new Dictionary<string, bool>(StringComparer.Ordinal)
     {
@@ -50,6 +54,7 @@ public static class CloseReasons
         [LoggedOut] = true,
         [Revoked] = true,
         [RateLimited] = false,
+        [TooManyConnections] = true,
     };
 
     /// <summary>Whether a client must stop reconnecting after <paramref name="reason"/>. Unknown reasons are not terminal.</summary>
