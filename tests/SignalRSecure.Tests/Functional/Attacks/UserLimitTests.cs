@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 
 /// <summary>Limits per user: many connections of one user get no more than one user's share.</summary>
-public sealed class UserLimitTests
+public sealed class UserLimitTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Authenticate_OverMaxConnectionsPerUser_FailsWithTooManyConnectionsAndCloses_AnotherUserUnaffected()
@@ -86,6 +87,7 @@ public sealed class UserLimitTests
 
             // The user's bucket refills at 1 a second while the calls run; without it the three would get 30.
             var accepted = daveOutcomes.Count(e => e is null);
+            output.WriteLine($"{connections} connections of one user: {accepted} of {daveOutcomes.Count} calls accepted in {elapsed.TotalMilliseconds:F0} ms; the other user {erinOutcomes.Count(e => e is null)} of {erinOutcomes.Count}");
             Assert.InRange(accepted, userBurst, userBurst + (int)Math.Ceiling(elapsed.TotalSeconds) + 1);
             Assert.Equal(daveOutcomes.Count - accepted, daveOutcomes.Count(e => e == HubErrors.RateLimited));
             Assert.All(erinOutcomes, Assert.Null);
