@@ -40,6 +40,9 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
             ["SignalRSecure__Protection__MaxUnauthenticatedConnections"] = "100000",
             ["SignalRSecure__Hub__InvocationsPerSecond"] = "1000000",
             ["SignalRSecure__Hub__InvocationBurst"] = "1000000",
+            ["SignalRSecure__Hub__UserInvocationsPerSecond"] = "1000000",
+            ["SignalRSecure__Hub__UserInvocationBurst"] = "1000000",
+            ["SignalRSecure__Protection__MaxConnectionsPerUser"] = "100000",
         };
         if (!shippedDoor)
         {

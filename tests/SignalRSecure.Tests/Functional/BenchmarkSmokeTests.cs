@@ -15,6 +15,9 @@ public sealed class BenchmarkSmokeTests
     {
         ["SignalRSecure:Hub:InvocationsPerSecond"] = "1000000",
         ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
+        ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000000",
+        ["SignalRSecure:Hub:UserInvocationBurst"] = "1000000",
+        ["SignalRSecure:Protection:MaxConnectionsPerUser"] = "1000000",
         ["SignalRSecure:Tickets:RequestsPerIpPerMinute"] = "1000000",
     };
 

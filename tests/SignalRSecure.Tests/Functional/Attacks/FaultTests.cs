@@ -59,6 +59,8 @@ public sealed class FaultTests
             ["SignalRSecure:Hub:SendTimeout"] = "00:00:01",
             ["SignalRSecure:Hub:InvocationsPerSecond"] = "100000",
             ["SignalRSecure:Hub:InvocationBurst"] = "100000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "100000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "100000",
             ["SignalRSecure:Chat:MaximumTextLength"] = "30000",
         });
         var slowControl = new SocketControl(receiveBufferSize: 4096);

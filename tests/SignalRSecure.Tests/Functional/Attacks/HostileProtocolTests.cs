@@ -19,6 +19,8 @@ public sealed class HostileProtocolTests : IAsyncLifetime
             ["SignalRSecure:Protection:AuthenticationFailuresPerIp"] = "1000",
             ["SignalRSecure:Hub:InvocationsPerSecond"] = "1000",
             ["SignalRSecure:Hub:InvocationBurst"] = "1000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "1000",
         });
         _probe = await RawHubSocket.ConnectWithHandshakeAsync(_server.WebSocketHubUri, from: LoopbackAddress.Second);
         await _probe.CallAsync(nameof(IChatHub.Authenticate), await _server.GetTicketAsync(SecureServer.Bob, from: LoopbackAddress.Second));

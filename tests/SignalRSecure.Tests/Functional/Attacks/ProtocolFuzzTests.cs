@@ -48,6 +48,8 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
             ["SignalRSecure:Protection:AuthenticationFailuresPerIp"] = "1000000",
             ["SignalRSecure:Hub:InvocationsPerSecond"] = "1000000",
             ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "1000000",
         });
         await using var probe = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri, from: LoopbackAddress.Second);
         await probe.CallAsync(nameof(IChatHub.Authenticate), await server.GetTicketAsync(SecureServer.Alice, from: LoopbackAddress.Second));
