@@ -52,6 +52,7 @@ const closeReasonTable = [
   ['Revoked', 'revoked', true],
   ['RateLimited', 'rate limited', false],
   ['MessageTooLarge', 'message too large', true],
+  ['TooManyConnections', 'too many connections', true],
 ];
 
 /**
@@ -62,6 +63,7 @@ const closeReasonTable = [
  *   AuthenticationFailed: 'authentication failed', AuthenticationRequired: 'authentication required',
  *   AuthenticationTimeout: 'authentication timeout', SessionExpired: 'session expired', LoggedOut: 'logged out',
  *   Revoked: 'revoked', RateLimited: 'rate limited', MessageTooLarge: 'message too large' }>}
+ *   Revoked: 'revoked', RateLimited: 'rate limited', TooManyConnections: 'too many connections' }>}
  */
 export const CloseReasons = /** @type {any} */ (Object.freeze(Object.fromEntries(closeReasonTable.map(([name, text]) => [name, text]))));
 
@@ -111,6 +113,7 @@ export const HubErrors = Object.freeze({
   MessageTooLong: 'message too long',
   RateLimited: 'rate limited',
   TooManyGroups: 'too many groups',
+  TooManyConnections: 'too many connections',
   InvalidMessage: 'invalid message',
 });
 

@@ -48,6 +48,8 @@ export declare const CloseReasons: Readonly<{
   RateLimited: 'rate limited';
   /** Terminal: the client sent a message over the server's size limit. */
   MessageTooLarge: 'message too large';
+  /** Terminal: the user already has as many connections as the server allows. */
+  TooManyConnections: 'too many connections';
 }>;
 
 /** A close reason the contract names. */
@@ -64,6 +66,7 @@ export declare const HubErrors: Readonly<{
   MessageTooLong: 'message too long';
   RateLimited: 'rate limited';
   TooManyGroups: 'too many groups';
+  TooManyConnections: 'too many connections';
   InvalidMessage: 'invalid message';
 }>;
 

@@ -484,7 +484,15 @@ export class SecureHubClient {
     connection.onclose((error) => this.#closeErrors.set(connection, error));
     connection.on(ChatClientMethods.ReceiveMessage, (message) => this.#emit('message', message));
     connection.on(ChatClientMethods.UserJoined, (presence) => this.#emit('userJoined', presence));
-    connection.on(ChatClientMethods.UserLeft, (presence) => this.#emit('userLeft', presence));
+    connection.on(ChatClientMethods.UserLeft, (presence) => {
+      // The server sends UserLeft with this client's own user only when the user is out of the group (a newer
+      // ticket no longer allows it): stop re-joining it.
+      if (presence?.user === this.#session?.user) {
+        this.#joined.delete(presence.group);
+      }
+
+      this.#emit('userLeft', presence);
+    });
     return connection;
   }
 

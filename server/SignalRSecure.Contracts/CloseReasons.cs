@@ -17,6 +17,7 @@ namespace SignalRSecure.Contracts;
 /// <item><term><see cref="Revoked"/></term><description>terminal: the issuer revoked the user</description></item>
 /// <item><term><see cref="RateLimited"/></term><description>retryable: after a back-off</description></item>
 /// <item><term><see cref="MessageTooLarge"/></term><description>terminal: the client sent a message over the size limit</description></item>
+/// <item><term><see cref="TooManyConnections"/></term><description>terminal: the user has as many connections as allowed; retrying would only churn tickets until the user closes one</description></item>
 /// </list>
 /// </remarks>
 public static class CloseReasons
@@ -44,6 +45,8 @@ public static class CloseReasons
 
     /// <summary>The authenticated connection sent a message larger than the server accepts.</summary>
     public const string MessageTooLarge = "message too large";
+    /// <summary>The user already had as many authenticated connections as allowed when this one authenticated.</summary>
+    public const string TooManyConnections = "too many connections";
 
     /// <summary>Every close reason, with whether it is terminal.</summary>
     public static IReadOnlyDictionary<string, bool> IsTerminalByReason { get; } = new Dictionary<string, bool>(StringComparer.Ordinal)
@@ -56,6 +59,7 @@ public static class CloseReasons
         [Revoked] = true,
         [RateLimited] = false,
         [MessageTooLarge] = true,
+        [TooManyConnections] = true,
     };
 
     /// <summary>Whether a client must stop reconnecting after <paramref name="reason"/>. Unknown reasons are not terminal.</summary>

@@ -37,6 +37,12 @@ public static class HubErrors
     /// <summary>The connection has joined as many groups as it may.</summary>
     public const string TooManyGroups = "too many groups";
 
+    /// <summary>
+    /// <see cref="IChatHub.Authenticate"/> was refused because the user already has as many connections as allowed;
+    /// the connection closes.
+    /// </summary>
+    public const string TooManyConnections = "too many connections";
+
     /// <summary>The text is missing (null or empty).</summary>
     public const string InvalidMessage = "invalid message";
 
@@ -44,7 +50,7 @@ public static class HubErrors
     public static IReadOnlyList<string> All { get; } =
     [
         AuthenticationFailed, AuthenticationRequired, AlreadyAuthenticated, Forbidden, NotAMember,
-        InvalidGroup, MessageTooLong, RateLimited, TooManyGroups, InvalidMessage,
+        InvalidGroup, MessageTooLong, RateLimited, TooManyGroups, InvalidMessage, TooManyConnections,
     ];
 
     private const string HubExceptionMarker = "HubException: ";

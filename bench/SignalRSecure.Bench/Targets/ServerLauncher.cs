@@ -42,6 +42,9 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
             ["SignalRSecure__Hub__InvocationBurst"] = "1000000",
             ["SignalRSecure__Hub__MessagesPerSecond"] = "1000000",
             ["SignalRSecure__Hub__MessageBurst"] = "2000000",
+            ["SignalRSecure__Hub__UserInvocationsPerSecond"] = "1000000",
+            ["SignalRSecure__Hub__UserInvocationBurst"] = "1000000",
+            ["SignalRSecure__Protection__MaxConnectionsPerUser"] = "100000",
         };
         if (!shippedDoor)
         {

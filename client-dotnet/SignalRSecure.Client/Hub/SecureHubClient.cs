@@ -84,7 +84,11 @@ public sealed class SecureHubClient : IAsyncDisposable
     /// <summary>A user joined a group this client has joined.</summary>
     public event EventHandler<GroupPresence>? UserJoined;
 
-    /// <summary>A user left a group this client has joined, or that user's connection closed.</summary>
+    /// <summary>
+    /// A user left a group this client has joined (the user's last connection in it left or closed). When the user
+    /// is this client's own, the server took the group away (a newer ticket no longer allows it): the client has
+    /// already dropped it from <see cref="JoinedGroups"/>.
+    /// </summary>
     public event EventHandler<GroupPresence>? UserLeft;
 
     /// <summary><see cref="State"/> changed. Raised in order, one at a time.</summary>
@@ -770,6 +774,15 @@ public sealed class SecureHubClient : IAsyncDisposable
 
         public Task UserLeft(GroupPresence presence)
         {
+            lock (client._lock)
+            {
+                // The server tells a connection it left only when the user has no connection left in the group.
+                if (string.Equals(presence.User, client._authentication?.User, StringComparison.Ordinal))
+                {
+                    client._joinedGroups.Remove(presence.Group);
+                }
+            }
+
             client.Raise(client.UserLeft, presence, nameof(UserLeft));
             return Task.CompletedTask;
         }

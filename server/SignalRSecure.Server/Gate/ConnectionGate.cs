@@ -60,6 +60,8 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private AuthenticatedUser? _identity;
     private GatePrincipal? _user;
     private ClaimsPrincipal? _currentPrincipal;
+    private UserBudget? _userBudget;
+    private long _groupsIssuedAt;
     private TokenBucket _invocations;
     private TokenBucket _messages;
     private TokenBucket _rateLimitStrikes;
@@ -110,7 +112,10 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public bool IsAuthenticated => State == GateState.Authenticated;
 
     /// <summary>The authenticated user; null before authentication.</summary>
-    public AuthenticatedUser? Identity => _identity;
+    public AuthenticatedUser? Identity => Volatile.Read(ref _identity);
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Groups => Identity?.Groups ?? [];
 
     public string User => _identity?.Name ?? string.Empty;
 
@@ -203,6 +208,19 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         }
     }
 
+    /// <summary>
+    /// Takes one token from the invocation budget the user's connections share
+    /// (<see cref="SecureHubOptions.UserInvocationsPerSecond"/>).
+    /// </summary>
+    public bool TryTakeUserInvocation()
+    {
+        var options = _keeper.Options;
+        return Volatile.Read(ref _userBudget)?.TryTakeInvocation(_keeper.Time, options.UserInvocationsPerSecond, options.UserInvocationBurst) ?? true;
+    }
+
+    /// <summary>Hands over the user's budget this connection holds, once (the gate gives it back when the connection closes).</summary>
+    public UserBudget? TakeUserBudget() => Interlocked.Exchange(ref _userBudget, null);
+
     /// <summary>Records a rejected invocation; false once <see cref="SecureHubOptions.RateLimitStrikesBeforeClose"/> ran out.</summary>
     public bool TryTakeRateLimitStrike()
     {
@@ -236,17 +254,23 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         }
     }
 
-    /// <summary>Marks the connection authenticated as <paramref name="identity"/> until <paramref name="sessionExpiresAt"/>.</summary>
-    public bool CompleteAuthentication(AuthenticatedUser identity, DateTimeOffset sessionExpiresAt)
+    /// <summary>
+    /// Marks the connection authenticated as <paramref name="identity"/>, from a ticket issued at
+    /// <paramref name="issuedAt"/>, until <paramref name="sessionExpiresAt"/>; it holds <paramref name="budget"/>
+    /// from then on. False when the connection is closing or gone (the caller keeps the budget).
+    /// </summary>
+    public bool CompleteAuthentication(AuthenticatedUser identity, DateTimeOffset issuedAt, UserBudget budget, DateTimeOffset sessionExpiresAt)
     {
         lock (_lock)
         {
-            if (_state != GateState.Authenticating)
+            if (_state != GateState.Authenticating || _disposed)
             {
                 return false;
             }
 
             _identity = identity;
+            _groupsIssuedAt = issuedAt.UtcTicks;
+            _userBudget = budget;
             _currentPrincipal = null;
             SessionExpiresAt = sessionExpiresAt;
             _hub!.UserIdentifier = identity.Name;
@@ -260,16 +284,39 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         return true;
     }
 
-    /// <summary>Moves the end of the session to <paramref name="sessionExpiresAt"/> and takes the groups of the fresh ticket.</summary>
-    public void ExtendSession(AuthenticatedUser identity, DateTimeOffset sessionExpiresAt)
+    /// <summary>Moves the end of the session to <paramref name="sessionExpiresAt"/>.</summary>
+    public void ExtendSession(DateTimeOffset sessionExpiresAt)
     {
         lock (_lock)
         {
-            _identity = identity;
-            _currentPrincipal = null;
             SessionExpiresAt = sessionExpiresAt;
             _deadline.Change(sessionExpiresAt - _keeper.Time.GetUtcNow(), Timeout.InfiniteTimeSpan);
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask UpdateGroupsAsync(IReadOnlyList<string> groups, DateTimeOffset issuedAt, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            // Two Reauthenticates of the user may fan out at once: whatever order they arrive in, every connection
+            // ends with the newest ticket's groups.
+            if (_identity is not { } identity || issuedAt.UtcTicks < _groupsIssuedAt)
+            {
+                return;
+            }
+
+            _groupsIssuedAt = issuedAt.UtcTicks;
+            if (identity.Groups.All(groups.Contains) && groups.All(identity.Groups.Contains))
+            {
+                return;
+            }
+
+            Volatile.Write(ref _identity, identity with { Groups = [.. groups] });
+            _currentPrincipal = null;
+        }
+
+        await _keeper.OnGroupsChangedAsync(this).AsTask().WaitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -381,7 +428,12 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
 
     public void Dispose()
     {
-        _disposed = true;
+        lock (_lock)
+        {
+            // An Authenticate still running must not complete on a connection that is gone.
+            _disposed = true;
+        }
+
         _deadline.Dispose();
         ReleaseHeldReads();
         _keeper.OnConnectionClosed(this);

@@ -20,10 +20,17 @@ internal sealed class GateKeeper(
     TicketService tickets,
     AuthenticationFailureLimiter failures,
     IUserConnectionRegistry registry,
+    UserBudgets budgets,
+    IEnumerable<IGroupRightsObserver> groupRightsObservers,
     SecureHubMetrics metrics,
     IOptions<ProtectionOptions> protection,
     ILogger<GateKeeper> logger)
 {
+    /// <summary>The reason metrics and logs give for an attempt refused, unread, because its address is locked out.</summary>
+    public const string LockedOutReason = "LockedOut";
+
+    private readonly IGroupRightsObserver[] _groupRightsObservers = [.. groupRightsObservers];
+
     public SecureHubOptions Options { get; } = options.Value;
 
     public TimeProvider Time => time;
@@ -44,12 +51,24 @@ internal sealed class GateKeeper(
         }
 
         gate.AuthenticateStarted();
-        var redemption = await RedeemOrCloseAsync(gate, ticket);
+        var redemption = await RedeemOrCloseAsync(gate, ticket, expectedUser: null);
         var identity = new AuthenticatedUser(redemption.User, redemption.Groups);
+
+        // After the redemption, so that only the ticket's own user is counted; the ticket is used up either way.
+        var budget = budgets.TryAcquire(identity.Name);
+        if (budget is null)
+        {
+            metrics.RateLimited("user-connections");
+            GateLog.UserConnectionCapRefused(logger, gate.ConnectionId, gate.RemoteIp, identity.Name, protection.Value.MaxConnectionsPerUser);
+            gate.CloseAfterReply(CloseReasons.TooManyConnections);
+            throw new HubException(HubErrors.TooManyConnections);
+        }
+
         var expiresAt = time.GetUtcNow() + Options.SessionLifetime;
-        if (!gate.CompleteAuthentication(identity, expiresAt))
+        if (!gate.CompleteAuthentication(identity, redemption.IssuedAt, budget, expiresAt))
         {
             // Closed (deadline, protocol violation) while the ticket was being redeemed.
+            budgets.Release(budget);
             throw new HubException(HubErrors.AuthenticationFailed);
         }
 
@@ -67,22 +86,61 @@ internal sealed class GateKeeper(
 
     public async Task<ReauthenticateResult> ReauthenticateAsync(ConnectionGate gate, string? ticket)
     {
-        var redemption = await RedeemOrCloseAsync(gate, ticket);
-        if (!string.Equals(redemption.User, gate.User, StringComparison.Ordinal))
+        var redemption = await RedeemOrCloseAsync(gate, ticket, expectedUser: gate.User);
+        var expiresAt = time.GetUtcNow() + Options.SessionLifetime;
+        gate.ExtendSession(expiresAt);
+        GateLog.Reauthenticated(logger, gate.ConnectionId, gate.User, expiresAt);
+
+        // The newest ticket defines what the user may join, on every connection of the user. The change must reach
+        // them all even if the caller leaves meanwhile, hence no cancellation.
+        try
         {
-            throw Refuse(gate, TicketRejection.WrongUser);
+            await registry.UpdateUserGroupsAsync(gate.User, redemption.Groups, redemption.IssuedAt, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            GateLog.GroupRightsNotShared(logger, gate.ConnectionId, gate.User, ex);
         }
 
-        var expiresAt = time.GetUtcNow() + Options.SessionLifetime;
-        gate.ExtendSession(new AuthenticatedUser(redemption.User, redemption.Groups), expiresAt);
-        GateLog.Reauthenticated(logger, gate.ConnectionId, gate.User, expiresAt);
+        // Already done through the registry unless it failed, in which case at least this connection changes.
+        await gate.UpdateGroupsAsync(redemption.Groups, redemption.IssuedAt, CancellationToken.None);
         return new ReauthenticateResult(expiresAt);
     }
 
-    public void OnRateLimited(ConnectionGate gate)
+    /// <summary>
+    /// Tells the <see cref="IGroupRightsObserver"/>s that <paramref name="gate"/> may now join other groups. A
+    /// connection whose memberships could not be brought in line is closed with <c>session expired</c>, so that no
+    /// membership outlives the right to it; its client comes back with a fresh ticket.
+    /// </summary>
+    public async ValueTask OnGroupsChangedAsync(ConnectionGate gate)
     {
-        metrics.RateLimited("invocation");
-        GateLog.InvocationRateLimited(logger, gate.ConnectionId, gate.User, gate.RemoteIp);
+        GateLog.GroupsChanged(logger, gate.ConnectionId, gate.User);
+        foreach (var observer in _groupRightsObservers)
+        {
+            try
+            {
+                await observer.OnGroupRightsChangedAsync(gate, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                GateLog.GroupRightsChangeFailed(logger, gate.ConnectionId, gate.User, ex);
+                gate.Close(CloseReasons.SessionExpired);
+            }
+        }
+    }
+
+    public void OnRateLimited(ConnectionGate gate, bool userLimit)
+    {
+        if (userLimit)
+        {
+            metrics.RateLimited("user-invocation");
+            GateLog.UserInvocationRateLimited(logger, gate.ConnectionId, gate.User, gate.RemoteIp);
+        }
+        else
+        {
+            metrics.RateLimited("invocation");
+            GateLog.InvocationRateLimited(logger, gate.ConnectionId, gate.User, gate.RemoteIp);
+        }
     }
 
     public void OnPreAuthenticationViolation(ConnectionGate gate, string violation, string closeReason)
@@ -91,7 +149,7 @@ internal sealed class GateKeeper(
         GateLog.PreAuthenticationViolation(logger, gate.ConnectionId, gate.RemoteIp, violation);
         if (closeReason == CloseReasons.AuthenticationFailed)
         {
-            CountFailure(gate, TicketRejection.Malformed);
+            Report(gate, TicketRejection.Malformed.ToString(), failures.RecordFailure(gate.RemoteIp));
         }
     }
 
@@ -130,38 +188,64 @@ internal sealed class GateKeeper(
             metrics.AuthenticatedConnectionClosed();
         }
 
+        if (gate.TakeUserBudget() is { } budget)
+        {
+            budgets.Release(budget);
+        }
+
         GateLog.ConnectionClosed(logger, gate.ConnectionId, gate.RemoteIp, gate.CloseReason ?? "client left");
     }
 
-    private async Task<StoredTicket> RedeemOrCloseAsync(ConnectionGate gate, string? ticket)
+    /// <summary>
+    /// Redeems <paramref name="ticket"/> as one attempt of the address's failure limit, or closes the connection. A
+    /// locked-out address is refused before the ticket is even read, so the ticket stays unused and the refusal
+    /// does not count as another failure (the lockout ends when it was due to).
+    /// </summary>
+    private async Task<StoredTicket> RedeemOrCloseAsync(ConnectionGate gate, string? ticket, string? expectedUser)
     {
-        TicketRedemption redemption;
+        if (!await failures.TryBeginAttemptAsync(gate.RemoteIp, gate.ConnectionAborted))
+        {
+            throw Refuse(gate, LockedOutReason, lockedOut: false);
+        }
+
+        StoredTicket? stored = null;
+        TicketRejection? rejection;
         try
         {
-            redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.ConnectionAborted);
+            var redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.ConnectionAborted);
+            stored = redemption.Ticket;
+            rejection = stored is null ? redemption.Rejection
+                : expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser
+                : null;
         }
         catch (Exception) when (!gate.ConnectionAborted.IsCancellationRequested)
         {
             // A failing shared store must not leave the connection half-authenticated, nor leak the store's error.
-            throw Refuse(gate, TicketRejection.Unknown);
+            rejection = TicketRejection.Unknown;
+        }
+        catch
+        {
+            // The connection went away mid-redemption: nothing was decided, so nothing counts.
+            failures.EndAttempt(gate.RemoteIp, failed: false);
+            throw;
         }
 
-        return redemption.Ticket ?? throw Refuse(gate, redemption.Rejection);
+        var lockedOut = failures.EndAttempt(gate.RemoteIp, failed: rejection is not null);
+        return rejection is { } refused ? throw Refuse(gate, refused.ToString(), lockedOut) : stored!;
     }
 
-    private HubException Refuse(ConnectionGate gate, TicketRejection rejection)
+    private HubException Refuse(ConnectionGate gate, string reason, bool lockedOut)
     {
-        CountFailure(gate, rejection);
+        Report(gate, reason, lockedOut);
         gate.CloseAfterReply(CloseReasons.AuthenticationFailed);
         return new HubException(HubErrors.AuthenticationFailed);
     }
 
-    private void CountFailure(ConnectionGate gate, TicketRejection rejection)
+    private void Report(ConnectionGate gate, string reason, bool lockedOut)
     {
-        var reason = rejection.ToString();
         metrics.AuthenticationFailed(reason);
         GateLog.AuthenticationFailed(logger, gate.ConnectionId, gate.RemoteIp, reason);
-        if (failures.RecordFailure(gate.RemoteIp))
+        if (lockedOut)
         {
             GateLog.AddressLockedOut(logger, gate.RemoteIp, protection.Value.AuthenticationLockout);
         }

@@ -55,4 +55,24 @@ internal static partial class GateLog
     [LoggerMessage(EventId = 12, EventName = "HubMethodFailed", Level = LogLevel.Error,
         Message = "Hub method {HubMethod} failed on connection {ConnectionId}")]
     public static partial void HubMethodFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 13, EventName = "UserInvocationRateLimited", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User} from {RemoteIp} invoked over its user's rate limit")]
+    public static partial void UserInvocationRateLimited(ILogger logger, string connectionId, string user, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 14, EventName = "UserConnectionCapRefused", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} refused: {User} already has {MaxConnectionsPerUser} connections")]
+    public static partial void UserConnectionCapRefused(ILogger logger, string connectionId, IPAddress? remoteIp, string user, int maxConnectionsPerUser);
+
+    [LoggerMessage(EventId = 15, EventName = "GroupsChanged", Level = LogLevel.Information,
+        Message = "Hub connection {ConnectionId} of {User} took the groups of a newer ticket")]
+    public static partial void GroupsChanged(ILogger logger, string connectionId, string user);
+
+    [LoggerMessage(EventId = 16, EventName = "GroupRightsChangeFailed", Level = LogLevel.Error,
+        Message = "Hub connection {ConnectionId} of {User} is closed: its memberships could not follow its new groups")]
+    public static partial void GroupRightsChangeFailed(ILogger logger, string connectionId, string user, Exception exception);
+
+    [LoggerMessage(EventId = 17, EventName = "GroupRightsNotShared", Level = LogLevel.Error,
+        Message = "The new groups of {User} from hub connection {ConnectionId} did not reach the user's other connections")]
+    public static partial void GroupRightsNotShared(ILogger logger, string connectionId, string user, Exception exception);
 }

@@ -5,8 +5,8 @@ namespace SignalRSecure.Server.Gate;
 /// <summary>The default <see cref="IUserConnectionRegistry"/>: the connections of this process.</summary>
 /// <remarks>
 /// Keyed by connection alone: one small entry per authenticated connection instead of a set per user, since most
-/// users have one or two connections. Closing a user's connections (logout, revocation: rare, and only for a
-/// signed-in user or the issuer) walks all of this process's authenticated connections.
+/// users have one or two connections. Closing a user's connections or changing their groups (logout, revocation,
+/// Reauthenticate: rare next to messages) walks all of this process's authenticated connections.
 /// </remarks>
 internal sealed class InMemoryUserConnectionRegistry : IUserConnectionRegistry
 {
@@ -20,15 +20,35 @@ internal sealed class InMemoryUserConnectionRegistry : IUserConnectionRegistry
     public ValueTask<int> CloseUserConnectionsAsync(string user, string reason, CancellationToken cancellationToken = default)
     {
         var closed = 0;
+        foreach (var connection in ConnectionsOf(user))
+        {
+            connection.Close(reason);
+            closed++;
+        }
+
+        return ValueTask.FromResult(closed);
+    }
+
+    public async ValueTask<int> UpdateUserGroupsAsync(string user, IReadOnlyList<string> groups, DateTimeOffset issuedAt, CancellationToken cancellationToken = default)
+    {
+        var reached = 0;
+        foreach (var connection in ConnectionsOf(user))
+        {
+            await connection.UpdateGroupsAsync(groups, issuedAt, cancellationToken);
+            reached++;
+        }
+
+        return reached;
+    }
+
+    private IEnumerable<ISecureConnection> ConnectionsOf(string user)
+    {
         foreach (var (_, connection) in _connections)
         {
             if (string.Equals(connection.User, user, StringComparison.Ordinal))
             {
-                connection.Close(reason);
-                closed++;
+                yield return connection;
             }
         }
-
-        return ValueTask.FromResult(closed);
     }
 }

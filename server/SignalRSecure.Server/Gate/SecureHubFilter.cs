@@ -7,7 +7,7 @@ namespace SignalRSecure.Server.Gate;
 /// <summary>
 /// The gate at the method level, behind <see cref="GateReader"/>: refuses every method but
 /// Authenticate before authentication (a second line, should anything reach a hub method), and applies the
-/// per-connection invocation rate limit after it.
+/// per-connection and per-user invocation rate limits after it.
 /// </summary>
 internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFilter
 {
@@ -34,9 +34,11 @@ internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFil
             throw new HubException(HubErrors.AuthenticationRequired);
         }
 
-        if (!gate.TryTakeInvocation())
+        // The connection's own bucket first: a connection over its own limit does not spend its user's budget.
+        var overConnectionLimit = !gate.TryTakeInvocation();
+        if (overConnectionLimit || !gate.TryTakeUserInvocation())
         {
-            gate.Keeper.OnRateLimited(gate);
+            gate.Keeper.OnRateLimited(gate, userLimit: !overConnectionLimit);
             if (!gate.TryTakeRateLimitStrike())
             {
                 gate.CloseAfterReply(CloseReasons.RateLimited);

@@ -46,6 +46,12 @@ public sealed class SecureHubOptions
     /// <summary>The default of <see cref="RateLimitStrikesBeforeClose"/>.</summary>
     public const int DefaultRateLimitStrikesBeforeClose = 30;
 
+    /// <summary>The default of <see cref="UserInvocationsPerSecond"/>.</summary>
+    public const int DefaultUserInvocationsPerSecond = 60;
+
+    /// <summary>The default of <see cref="UserInvocationBurst"/>.</summary>
+    public const int DefaultUserInvocationBurst = 120;
+
     /// <summary>
     /// How long after connecting a connection has to authenticate; it is then closed with <c>authentication timeout</c>.
     /// Keep-alive pings do not extend it. The default is 10 seconds.
@@ -104,6 +110,19 @@ public sealed class SecureHubOptions
     public int InvocationBurst { get; set; } = DefaultInvocationBurst;
 
     /// <summary>
+    /// Invocations per second one user may sustain across all of the user's connections on this node, on top of each
+    /// connection's own <see cref="InvocationsPerSecond"/>; over it the calling connection gets <c>rate limited</c>
+    /// like over its own limit. A person chatting from a few tabs stays far below it. The default is 60.
+    /// </summary>
+    public int UserInvocationsPerSecond { get; set; } = DefaultUserInvocationsPerSecond;
+
+    /// <summary>
+    /// Invocations one user's connections may make at once above <see cref="UserInvocationsPerSecond"/>: enough for
+    /// three connections re-joining 32 groups each after a reconnect. The default is 120.
+    /// </summary>
+    public int UserInvocationBurst { get; set; } = DefaultUserInvocationBurst;
+
+    /// <summary>
     /// Rejected (over-limit) invocations a connection may accumulate before it is closed with <c>rate limited</c>;
     /// one strike is forgiven every second. The default is 30.
     /// </summary>
@@ -138,6 +157,12 @@ internal sealed class SecureHubOptionsValidator : IValidateOptions<SecureHubOpti
             .Positive(nameof(options.InvocationsPerSecond), options.InvocationsPerSecond)
             .Positive(nameof(options.InvocationBurst), options.InvocationBurst)
             .Positive(nameof(options.RateLimitStrikesBeforeClose), options.RateLimitStrikesBeforeClose)
+
+            // A user's budget below one connection's would make the per-connection limit a fiction.
+            .Require(options.UserInvocationsPerSecond >= options.InvocationsPerSecond,
+                nameof(options.UserInvocationsPerSecond), $"must be at least {nameof(options.InvocationsPerSecond)}")
+            .Require(options.UserInvocationBurst >= options.InvocationBurst,
+                nameof(options.UserInvocationBurst), $"must be at least {nameof(options.InvocationBurst)}")
             .Require(options.Transports != HttpTransportType.None, nameof(options.Transports), "must name at least one transport")
             .Result();
 }

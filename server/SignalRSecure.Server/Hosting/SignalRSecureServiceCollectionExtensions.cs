@@ -66,6 +66,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<NewConnectionPace>();
         services.AddSingleton<AuthenticationFailureLimiter>();
+        services.AddSingleton<UserBudgets>();
         services.AddSingleton<TicketService>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<GateKeeper>();
@@ -141,6 +142,7 @@ public static class SignalRSecureServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddValidatedOptions<ChatOptions, ChatOptionsValidator>(ChatOptions.SectionName);
         services.TryAddSingleton<IGroupRoster, InMemoryGroupRoster>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGroupRightsObserver, ChatGroupRightsObserver>());
         return services.AddSecureHub<ChatHub>();
     }
 

@@ -49,6 +49,17 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         }
 
         await Groups.AddToGroupAsync(Context.ConnectionId, group);
+
+        // A Reauthenticate on another connection of the user may have taken the group away since the check above,
+        // and its observer may have looked at the roster before this join: undo, or the membership would outlive
+        // the right to it.
+        if (!GroupNames.IsAllowed(CurrentUser.Groups, group))
+        {
+            roster.Leave(Context.ConnectionId, group);
+            await Groups.RemoveFromGroupAsync(Context.ConnectionId, group);
+            throw new HubException(HubErrors.Forbidden);
+        }
+
         await Clients.Group(group).UserJoined(new GroupPresence(group, user.Name));
     }
 
@@ -62,7 +73,14 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         }
 
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, group);
-        await Clients.Group(group).UserLeft(new GroupPresence(group, CurrentUser.Name));
+
+        // As when a connection closes: UserLeft means the user has no connection left in the group, which is what
+        // lets a client that receives it for its own user drop the group.
+        var user = CurrentUser.Name;
+        if (!roster.Members(group).Contains(user, StringComparer.Ordinal))
+        {
+            await Clients.Group(group).UserLeft(new GroupPresence(group, user));
+        }
     }
 
     /// <inheritdoc />

@@ -28,6 +28,9 @@ public interface IGroupRoster
     /// <summary>Whether the connection is a member of the group.</summary>
     bool IsMember(string connectionId, string group);
 
+    /// <summary>The groups the connection is a member of.</summary>
+    IReadOnlyList<string> GroupsOf(string connectionId);
+
     /// <summary>The distinct users with at least one connection in the group, sorted.</summary>
     IReadOnlyList<string> Members(string group);
 

@@ -65,6 +65,14 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
+    public IReadOnlyList<string> GroupsOf(string connectionId)
+    {
+        lock (_lock)
+        {
+            return _groupsByConnection.TryGetValue(connectionId, out var groups) ? [.. groups] : [];
+        }
+    }
+
     public IReadOnlyList<string> Members(string group)
     {
         lock (_lock)

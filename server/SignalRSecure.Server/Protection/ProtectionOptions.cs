@@ -14,6 +14,9 @@ public sealed class ProtectionOptions
     /// <summary>The default of <see cref="MaxConnectionsPerIp"/>.</summary>
     public const int DefaultMaxConnectionsPerIp = 200;
 
+    /// <summary>The default of <see cref="MaxConnectionsPerUser"/>.</summary>
+    public const int DefaultMaxConnectionsPerUser = 20;
+
     /// <summary>The default of <see cref="MaxUnauthenticatedConnectionsPerIp"/>.</summary>
     public const int DefaultMaxUnauthenticatedConnectionsPerIp = 20;
 
@@ -53,6 +56,13 @@ public sealed class ProtectionOptions
 
     /// <summary>Concurrent hub connections from one IP (one /64 for IPv6). The default is 200.</summary>
     public int MaxConnectionsPerIp { get; set; } = DefaultMaxConnectionsPerIp;
+
+    /// <summary>
+    /// Concurrent authenticated hub connections of one user on this node. Authenticate over it fails with
+    /// <c>too many connections</c> and closes the connection (the ticket is used up). A person with a few tabs and
+    /// devices stays far below it. The default is 20.
+    /// </summary>
+    public int MaxConnectionsPerUser { get; set; } = DefaultMaxConnectionsPerUser;
 
     /// <summary>Concurrent hub connections from one IP that have not authenticated yet. The default is 20.</summary>
     public int MaxUnauthenticatedConnectionsPerIp { get; set; } = DefaultMaxUnauthenticatedConnectionsPerIp;
@@ -108,6 +118,7 @@ internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOp
     {
         var errors = new OptionsErrors(ProtectionOptions.SectionName)
             .Positive(nameof(options.MaxConnectionsPerIp), options.MaxConnectionsPerIp)
+            .Positive(nameof(options.MaxConnectionsPerUser), options.MaxConnectionsPerUser)
             .Positive(nameof(options.MaxUnauthenticatedConnectionsPerIp), options.MaxUnauthenticatedConnectionsPerIp)
             .Positive(nameof(options.MaxUnauthenticatedConnections), options.MaxUnauthenticatedConnections)
             .Positive(nameof(options.NewConnectionsPerSecond), options.NewConnectionsPerSecond)

@@ -17,6 +17,9 @@ public sealed class BenchmarkSmokeTests
         ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
         ["SignalRSecure:Hub:MessagesPerSecond"] = "1000000",
         ["SignalRSecure:Hub:MessageBurst"] = "2000000",
+        ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000000",
+        ["SignalRSecure:Hub:UserInvocationBurst"] = "1000000",
+        ["SignalRSecure:Protection:MaxConnectionsPerUser"] = "1000000",
         ["SignalRSecure:Tickets:RequestsPerIpPerMinute"] = "1000000",
     };
 

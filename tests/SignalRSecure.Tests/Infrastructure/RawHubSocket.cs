@@ -22,6 +22,9 @@ public sealed class RawHubSocket : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    /// <summary>The server's invocations of client callbacks that <see cref="CallAsync"/> read past while waiting for its answer.</summary>
+    public List<JsonElement> PassedOver { get; } = [];
+
     /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
     public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null)
     {
@@ -115,6 +118,11 @@ public sealed class RawHubSocket : IAsyncDisposable
             if (message.GetProperty("type").GetInt32() == 7)
             {
                 throw new InvalidOperationException($"Closed while waiting for {target}: {message}");
+            }
+
+            if (message.GetProperty("type").GetInt32() == 1)
+            {
+                PassedOver.Add(message);
             }
         }
     }

@@ -25,6 +25,7 @@ public sealed class ContractAndLogTextTests
     [InlineData("Server returned an error on close: session expired", CloseReasons.SessionExpired, false)]
     [InlineData("rate limited", CloseReasons.RateLimited, false)]
     [InlineData("authentication timeout", CloseReasons.AuthenticationTimeout, true)]
+    [InlineData("Server returned an error on close: too many connections", CloseReasons.TooManyConnections, true)]
     public void CloseReasons_TryParse_ReturnsReasonAndWhetherTerminal(string message, string reason, bool terminal)
     {
         Assert.True(CloseReasons.TryParse(message, out var parsed));
@@ -40,6 +41,7 @@ public sealed class ContractAndLogTextTests
             CloseReasons.AuthenticationFailed, CloseReasons.AuthenticationRequired, CloseReasons.AuthenticationTimeout,
             CloseReasons.SessionExpired, CloseReasons.LoggedOut, CloseReasons.Revoked, CloseReasons.RateLimited,
             CloseReasons.MessageTooLarge,
+            CloseReasons.TooManyConnections,
         ];
 
         Assert.Equal(reasons.Order(), CloseReasons.IsTerminalByReason.Keys.Order());

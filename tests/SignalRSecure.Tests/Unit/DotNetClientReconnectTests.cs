@@ -318,6 +318,21 @@ public sealed class DotNetClientReconnectTests
 
     /// <summary>Connects <paramref name="client"/> through the fake hub, recording its states, then joins <paramref name="groups"/>.</summary>
     /// <returns>The recorded states and the connection the client opened.</returns>
+    [Fact]
+    public async Task UserLeft_ForItsOwnUser_DropsTheGroupFromTheOnesToRejoin()
+    {
+        // Arrange
+        await using var client = _hub.CreateClient();
+        var (_, first) = await ConnectAsync(client, "general", "ops");
+
+        // Act: the server took "ops" away, then someone else left "general".
+        await first.Callbacks.UserLeft(new GroupPresence("ops", "alice"));
+        await first.Callbacks.UserLeft(new GroupPresence("general", "bob"));
+
+        // Assert
+        Assert.Equal(["general"], client.JoinedGroups);
+    }
+
     private async Task<(Recorder<SecureHubStateChange> States, FakeHubLink First)> ConnectAsync(SecureHubClient client, params string[] groups)
     {
         var states = new Recorder<SecureHubStateChange>();

@@ -21,15 +21,18 @@ internal sealed class GateTestbed : IDisposable
     private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly ConnectionAdmission _admissions;
 
-    public GateTestbed(SecureHubOptions? options = null, ProtectionOptions? protection = null)
+    public GateTestbed(SecureHubOptions? options = null, ProtectionOptions? protection = null, Func<TimeProvider, ITicketStore>? store = null, params IGroupRightsObserver[] observers)
     {
         Options = options ?? new SecureHubOptions();
+        var hubOptions = Microsoft.Extensions.Options.Options.Create(Options);
         var protectionOptions = Microsoft.Extensions.Options.Options.Create(protection ?? new ProtectionOptions());
-        Tickets = new TicketService(new InMemoryTicketStore(Time), Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
+        Store = store?.Invoke(Time) ?? new InMemoryTicketStore(Time);
+        Tickets = new TicketService(Store, Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
         Failures = new AuthenticationFailureLimiter(protectionOptions, Time);
+        Budgets = new UserBudgets(protectionOptions, hubOptions, Time);
         _admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
-            Microsoft.Extensions.Options.Options.Create(Options), Time, Tickets, Failures, Registry,
+            hubOptions, Time, Tickets, Failures, Registry, Budgets, observers,
             new SecureHubMetrics(MeterFactory), protectionOptions, NullLogger<GateKeeper>.Instance);
     }
 
@@ -43,6 +46,10 @@ internal sealed class GateTestbed : IDisposable
     public TicketService Tickets { get; }
 
     public AuthenticationFailureLimiter Failures { get; }
+
+    public ITicketStore Store { get; }
+
+    public UserBudgets Budgets { get; }
 
     public InMemoryUserConnectionRegistry Registry { get; } = new();
 
@@ -76,6 +83,9 @@ internal sealed class GateTestbed : IDisposable
         Assert.True(connection.Gate.TryBeginAuthentication());
         await Keeper.AuthenticateAsync(connection.Gate, await IssueAsync(user, groups));
     }
+
+    /// <summary>Closes <paramref name="connection"/> the way the transport does when it ends.</summary>
+    public static void Disconnect(TestConnection connection) => connection.Gate.Dispose();
 
     public void Dispose()
     {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Gate;
+using SignalRSecure.Server.Hubs;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -80,22 +81,34 @@ internal sealed class RecordingClients : IHubCallerClients<IChatClient>
     }
 }
 
-/// <summary>Records SignalR group changes.</summary>
+/// <summary>Records SignalR group changes, and which connection is in which group after them.</summary>
 internal sealed class RecordingGroups : IGroupManager
 {
     public List<string> Changes { get; } = [];
 
+    public HashSet<(string ConnectionId, string Group)> Current { get; } = [];
+
     public Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
         Changes.Add($"+{groupName}");
+        Current.Add((connectionId, groupName));
         return Task.CompletedTask;
     }
 
     public Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
         Changes.Add($"-{groupName}");
+        Current.Remove((connectionId, groupName));
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The chat hub's context for code outside the hub, on the recording fakes.</summary>
+internal sealed class RecordingHubContext(RecordingClients clients, RecordingGroups groups) : IHubContext<ChatHub, IChatClient>
+{
+    public IHubClients<IChatClient> Clients => clients;
+
+    public IGroupManager Groups => groups;
 }
 
 internal static class HubInvocations

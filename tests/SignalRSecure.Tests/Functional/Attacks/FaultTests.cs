@@ -61,6 +61,8 @@ public sealed class FaultTests
             ["SignalRSecure:Hub:InvocationBurst"] = "100000",
             ["SignalRSecure:Hub:MessagesPerSecond"] = "100000",
             ["SignalRSecure:Hub:MessageBurst"] = "200000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "100000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "100000",
             ["SignalRSecure:Chat:MaximumTextLength"] = "30000",
         });
         var slowControl = new SocketControl(receiveBufferSize: 4096);

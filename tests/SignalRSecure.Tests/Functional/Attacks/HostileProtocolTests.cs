@@ -21,6 +21,8 @@ public sealed class HostileProtocolTests : IAsyncLifetime
             ["SignalRSecure:Hub:InvocationBurst"] = "1000",
             ["SignalRSecure:Hub:MessagesPerSecond"] = "1000",
             ["SignalRSecure:Hub:MessageBurst"] = "2000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "1000",
         });
         _probe = await RawHubSocket.ConnectWithHandshakeAsync(_server.WebSocketHubUri, from: LoopbackAddress.Second);
         await _probe.CallAsync(nameof(IChatHub.Authenticate), await _server.GetTicketAsync(SecureServer.Bob, from: LoopbackAddress.Second));

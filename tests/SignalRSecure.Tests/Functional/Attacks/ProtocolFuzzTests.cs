@@ -62,6 +62,8 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
             ["SignalRSecure:Hub:InvocationBurst"] = "1000000",
             ["SignalRSecure:Hub:MessagesPerSecond"] = "1000000",
             ["SignalRSecure:Hub:MessageBurst"] = "2000000",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1000000",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "1000000",
         });
         await using var probe = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri, from: LoopbackAddress.Second);
         await probe.CallAsync(nameof(IChatHub.Authenticate), await server.GetTicketAsync(SecureServer.Alice, from: LoopbackAddress.Second));

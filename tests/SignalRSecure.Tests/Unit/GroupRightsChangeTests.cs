@@ -1,0 +1,155 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Contracts;
+using SignalRSecure.Server.Gate;
+using SignalRSecure.Server.Hubs;
+
+namespace SignalRSecure.Tests.Unit;
+
+/// <summary>A Reauthenticate with a ticket that allows fewer groups ends the memberships it no longer allows, on every connection of the user.</summary>
+public sealed class GroupRightsChangeTests : IDisposable
+{
+    private readonly RosterWithHook _roster = new();
+    private readonly RecordingClients _clients = new();
+    private readonly RecordingGroups _groups = new();
+    private readonly GateTestbed _testbed;
+
+    public GroupRightsChangeTests() =>
+        _testbed = new GateTestbed(observers: new ChatGroupRightsObserver(_roster, new RecordingHubContext(_clients, _groups)));
+
+    [Fact]
+    public async Task Reauthenticate_NarrowerTicket_EndsTheMembershipOnEveryConnectionOfTheUser()
+    {
+        var (alice, aliceHub) = await JoinedAsync("alice", ["general", "secret"], "general", "secret");
+        var (aliceAgain, aliceAgainHub) = await JoinedAsync("alice", ["general", "secret"], "secret");
+        var (bob, bobHub) = await JoinedAsync("bob", ["secret"], "secret");
+        _clients.Sent.Clear();
+
+        await _testbed.Keeper.ReauthenticateAsync(alice.Gate, await _testbed.IssueAsync("alice", ["general"]));
+
+        Assert.Equal(["bob"], _roster.Members("secret"));
+        Assert.Equal(["alice"], _roster.Members("general"));
+        Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceHub.SendToGroup("secret", "hi"))).Message);
+        Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.GetGroupMembers("secret"))).Message);
+        Assert.DoesNotContain(_groups.Current, m => m.Group == "secret" && m.ConnectionId != bob.Context.ConnectionId);
+        Assert.Contains((alice.Context.ConnectionId, "general"), _groups.Current);
+        Assert.Contains(_clients.Sent, s => IsAliceLeftSecret(s, $"connection:{alice.Context.ConnectionId}"));
+        Assert.Contains(_clients.Sent, s => IsAliceLeftSecret(s, $"connection:{aliceAgain.Context.ConnectionId}"));
+        Assert.Single(_clients.Sent, s => IsAliceLeftSecret(s, "group:secret"));
+        Assert.Equal(["general"], aliceAgain.Gate.Groups);
+        Assert.Equal(HubErrors.Forbidden, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.JoinGroup("secret"))).Message);
+        Assert.Equal(["bob"], await bobHub.GetGroupMembers("secret"));
+    }
+
+    [Fact]
+    public async Task Reauthenticate_SameGroups_ChangesNothing()
+    {
+        var (alice, _) = await JoinedAsync("alice", ["general", "secret"], "secret");
+        _clients.Sent.Clear();
+
+        await _testbed.Keeper.ReauthenticateAsync(alice.Gate, await _testbed.IssueAsync("alice", ["secret", "general"]));
+
+        Assert.Equal(["alice"], _roster.Members("secret"));
+        Assert.Empty(_clients.Sent);
+    }
+
+    [Fact]
+    public async Task UpdateGroups_FromATicketOlderThanTheConnections_IsIgnored()
+    {
+        var olderTicketIssuedAt = _testbed.Time.GetUtcNow();
+        _testbed.Time.Advance(TimeSpan.FromSeconds(1));
+        var (alice, _) = await JoinedAsync("alice", ["general", "secret"], "secret");
+
+        await _testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], olderTicketIssuedAt);
+
+        Assert.Equal(["alice"], _roster.Members("secret"));
+        Assert.Equal(["general", "secret"], alice.Gate.Groups);
+    }
+
+    [Fact]
+    public async Task JoinGroup_RightsNarrowedWhileJoining_IsUndoneAndForbidden()
+    {
+        var (alice, _) = await JoinedAsync("alice", ["general", "secret"]);
+        var hub = HubFor(alice);
+
+        // The rights change runs between the roster join and the SignalR join, as a Reauthenticate on another
+        // connection would: its observer sees the roster membership, before the connection is in SignalR's group.
+        _roster.AfterJoin = () => _testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], _testbed.Time.GetUtcNow()).AsTask().GetAwaiter().GetResult();
+        var error = await Assert.ThrowsAsync<HubException>(() => hub.JoinGroup("secret"));
+
+        Assert.Equal(HubErrors.Forbidden, error.Message);
+        Assert.Empty(_roster.Members("secret"));
+        Assert.DoesNotContain((alice.Context.ConnectionId, "secret"), _groups.Current);
+        Assert.DoesNotContain(_clients.Sent, s => s.Method == nameof(IChatClient.UserJoined));
+    }
+
+    [Fact]
+    public async Task UpdateGroups_ObserverFails_ClosesTheConnectionWithSessionExpired()
+    {
+        using var testbed = new GateTestbed(observers: new ThrowingObserver());
+        var connection = testbed.Open();
+        await testbed.AuthenticateAsync(connection, "alice", ["general", "secret"]);
+
+        await testbed.Keeper.ReauthenticateAsync(connection.Gate, await testbed.IssueAsync("alice", ["general"]));
+
+        Assert.Equal(CloseReasons.SessionExpired, connection.Gate.CloseReason);
+    }
+
+    public void Dispose() => _testbed.Dispose();
+
+    private static bool IsAliceLeftSecret((string Audience, string Method, object Payload) sent, string audience) =>
+        sent.Audience == audience && sent is (_, nameof(IChatClient.UserLeft), GroupPresence { Group: "secret", User: "alice" });
+
+    private async Task<(TestConnection Connection, ChatHub Hub)> JoinedAsync(string user, string[] allowed, params string[] join)
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection, user, allowed);
+        var hub = HubFor(connection);
+        foreach (var group in join)
+        {
+            await hub.JoinGroup(group);
+        }
+
+        return (connection, hub);
+    }
+
+    private ChatHub HubFor(TestConnection connection) => new(_roster, Options.Create(new ChatOptions()), _testbed.Time)
+    {
+        Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
+        Clients = _clients,
+        Groups = _groups,
+    };
+
+    /// <summary>The in-memory roster, with a hook that runs right after a join, to place a race deterministically.</summary>
+    private sealed class RosterWithHook : IGroupRoster
+    {
+        private readonly InMemoryGroupRoster _inner = new();
+
+        public Action? AfterJoin { get; set; }
+
+        public IGroupRoster.JoinResult TryJoin(string connectionId, string user, string group, int maximumGroups)
+        {
+            var result = _inner.TryJoin(connectionId, user, group, maximumGroups);
+            var hook = AfterJoin;
+            AfterJoin = null;
+            hook?.Invoke();
+            return result;
+        }
+
+        public bool Leave(string connectionId, string group) => _inner.Leave(connectionId, group);
+
+        public bool IsMember(string connectionId, string group) => _inner.IsMember(connectionId, group);
+
+        public IReadOnlyList<string> GroupsOf(string connectionId) => _inner.GroupsOf(connectionId);
+
+        public IReadOnlyList<string> Members(string group) => _inner.Members(group);
+
+        public IReadOnlyList<string> RemoveConnection(string connectionId) => _inner.RemoveConnection(connectionId);
+    }
+
+    private sealed class ThrowingObserver : IGroupRightsObserver
+    {
+        public ValueTask OnGroupRightsChangedAsync(ISecureConnection connection, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the roster is down");
+    }
+}
