@@ -65,6 +65,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<OriginPolicy>();
         services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<NewConnectionPace>();
+        services.AddSingleton<NegotiationLimiter>();
         services.AddSingleton<AuthenticationFailureLimiter>();
         services.AddSingleton<UserBudgets>();
         services.AddSingleton<TicketService>();

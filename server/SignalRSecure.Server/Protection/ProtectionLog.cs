@@ -21,4 +21,8 @@ internal static partial class ProtectionLog
     [LoggerMessage(EventId = 104, EventName = "NewConnectionQueueFull", Level = LogLevel.Information,
         Message = "Hub connection from {RemoteIp} refused: too many new connections are waiting")]
     public static partial void NewConnectionQueueFull(ILogger logger, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 105, EventName = "NegotiationRateLimited", Level = LogLevel.Information,
+        Message = "Negotiations from {RemoteIp} refused: over the per-IP rate (further refusals within a minute are counted, not logged)")]
+    public static partial void NegotiationRateLimited(ILogger logger, IPAddress? remoteIp);
 }

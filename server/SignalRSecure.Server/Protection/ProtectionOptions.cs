@@ -32,6 +32,12 @@ public sealed class ProtectionOptions
     /// <summary>The default of <see cref="NewConnectionQueueLimit"/>.</summary>
     public const int DefaultNewConnectionQueueLimit = 2_000;
 
+    /// <summary>The default of <see cref="NegotiationsPerIpPerMinute"/>.</summary>
+    public const int DefaultNegotiationsPerIpPerMinute = 600;
+
+    /// <summary>The default of <see cref="NegotiationBurstPerIp"/>.</summary>
+    public const int DefaultNegotiationBurstPerIp = 200;
+
     /// <summary>The default of <see cref="AuthenticationFailuresPerIp"/>.</summary>
     public const int DefaultAuthenticationFailuresPerIp = 10;
 
@@ -71,10 +77,11 @@ public sealed class ProtectionOptions
     public int MaxUnauthenticatedConnections { get; set; } = DefaultMaxUnauthenticatedConnections;
 
     /// <summary>
-    /// New hub connections (WebSocket upgrades) let in per second from all IPs together, after the per-IP caps.
-    /// Upgrades beyond the rate wait their turn in a queue of <see cref="NewConnectionQueueLimit"/>; beyond that they
-    /// get 429. Opening a connection costs far more CPU than a message, so this keeps a flood of connections, from
-    /// however many addresses, from starving the authenticated ones. The default is 1,000 per second.
+    /// New hub connections (WebSocket upgrades, SSE requests and negotiations, each of which creates a connection) let
+    /// in per second from all IPs together, after the per-IP caps; a client that negotiates takes two turns. Requests
+    /// beyond the rate wait their turn in a queue of <see cref="NewConnectionQueueLimit"/>; beyond that they get 429.
+    /// Opening a connection costs far more CPU than a message, so this keeps a flood of connections, from however many
+    /// addresses, from starving the authenticated ones. The default is 1,000 per second.
     /// </summary>
     public int NewConnectionsPerSecond { get; set; } = DefaultNewConnectionsPerSecond;
 
@@ -82,10 +89,24 @@ public sealed class ProtectionOptions
     public int NewConnectionBurst { get; set; } = DefaultNewConnectionBurst;
 
     /// <summary>
-    /// Upgrades that may wait for their turn under <see cref="NewConnectionsPerSecond"/>; 0 refuses every one over the
-    /// rate at once. The default is 2,000 (two seconds at the default rate).
+    /// Upgrades and negotiations that may wait for their turn under <see cref="NewConnectionsPerSecond"/>; 0 refuses
+    /// every one over the rate at once. The default is 2,000 (two seconds at the default rate).
     /// </summary>
     public int NewConnectionQueueLimit { get; set; } = DefaultNewConnectionQueueLimit;
+
+    /// <summary>
+    /// SignalR negotiations (<c>POST {hub}/negotiate</c>, which official clients send before connecting) let in per
+    /// minute from one IP (one /64 for IPv6) once <see cref="NegotiationBurstPerIp"/> is used up; beyond it they get
+    /// 429 with <c>Retry-After</c>. Each negotiation creates a connection that SignalR keeps for its disconnect timeout
+    /// (15 s) even if the client never connects, so this bounds that memory per address. The default is 600 (10 a second).
+    /// </summary>
+    public int NegotiationsPerIpPerMinute { get; set; } = DefaultNegotiationsPerIpPerMinute;
+
+    /// <summary>
+    /// Negotiations let in at once from one IP before <see cref="NegotiationsPerIpPerMinute"/> paces them: enough for
+    /// every client behind one NAT address (<see cref="MaxConnectionsPerIp"/>) to reconnect together. The default is 200.
+    /// </summary>
+    public int NegotiationBurstPerIp { get; set; } = DefaultNegotiationBurstPerIp;
 
     /// <summary>
     /// Failed <c>Authenticate</c> calls from one IP within <see cref="AuthenticationFailureWindow"/> that lock the IP out.
@@ -124,6 +145,8 @@ internal sealed class ProtectionOptionsValidator : IValidateOptions<ProtectionOp
             .Positive(nameof(options.NewConnectionsPerSecond), options.NewConnectionsPerSecond)
             .Positive(nameof(options.NewConnectionBurst), options.NewConnectionBurst)
             .Require(options.NewConnectionQueueLimit >= 0, nameof(options.NewConnectionQueueLimit), "must not be negative")
+            .Positive(nameof(options.NegotiationsPerIpPerMinute), options.NegotiationsPerIpPerMinute)
+            .Positive(nameof(options.NegotiationBurstPerIp), options.NegotiationBurstPerIp)
             .Positive(nameof(options.AuthenticationFailuresPerIp), options.AuthenticationFailuresPerIp)
             .Positive(nameof(options.AuthenticationFailureWindow), options.AuthenticationFailureWindow)
             .Positive(nameof(options.AuthenticationLockout), options.AuthenticationLockout)

@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,7 +14,8 @@ namespace SignalRSecure.Server.Protection;
 /// Guards the routes marked with <see cref="SecureEndpointMetadata"/> before they run: a disallowed <c>Origin</c>
 /// gets 403 (on negotiate, on the WebSocket upgrade, which may skip negotiate, and on the auth endpoints), and a
 /// hub connection from a locked-out IP or over a connection cap gets 429, all before any 101. New hub connections
-/// then wait for their turn under the global rate of new connections.
+/// then wait for their turn under the global rate of new connections. A negotiation, which makes SignalR create a
+/// connection too, passes the same checks and the per-IP rate of negotiations before SignalR sees it.
 /// </summary>
 internal sealed class SecureEndpointMiddleware(
     RequestDelegate next,
@@ -20,13 +23,15 @@ internal sealed class SecureEndpointMiddleware(
     OriginPolicy origins,
     ConnectionAdmission admissions,
     NewConnectionPace pace,
+    NegotiationLimiter negotiations,
     AuthenticationFailureLimiter failures,
     SecureHubMetrics metrics,
     ILogger<SecureEndpointMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var marker = context.GetEndpoint()?.Metadata.GetMetadata<SecureEndpointMetadata>();
+        var endpoint = context.GetEndpoint();
+        var marker = endpoint?.Metadata.GetMetadata<SecureEndpointMetadata>();
         if (marker is null)
         {
             await next(context);
@@ -62,6 +67,12 @@ internal sealed class SecureEndpointMiddleware(
             return;
         }
 
+        if (HttpMethods.IsPost(context.Request.Method) && endpoint!.Metadata.GetMetadata<NegotiateMetadata>() is not null)
+        {
+            await NegotiateAsync(context, remoteIp);
+            return;
+        }
+
         if (!IsLongLivedTransportRequest(context.Request))
         {
             await next(context);
@@ -87,6 +98,49 @@ internal sealed class SecureEndpointMiddleware(
         }
 
         context.Features.Set(admission);
+        await next(context);
+    }
+
+    // SignalR keeps the connection a negotiation creates (pipes included) for its disconnect timeout whether or not the
+    // client ever connects, so a negotiation is a new connection: limited per address, refused from an address at its
+    // connection caps, and paced with the upgrades. The per-address rate comes first, so that a flood from an address
+    // at its caps is refused without a log record each.
+    private async Task NegotiateAsync(HttpContext context, IPAddress? remoteIp)
+    {
+        if (!negotiations.TryTake(remoteIp, out var retryAfter, out var shouldLog))
+        {
+            metrics.RateLimited("negotiate");
+            if (shouldLog)
+            {
+                ProtectionLog.NegotiationRateLimited(logger, remoteIp);
+            }
+
+            await WriteTooManyAsync(context, retryAfter);
+            return;
+        }
+
+        // Its connection would be refused at the upgrade anyway; the negotiation taken is not given back.
+        using (var admission = admissions.TryAdmit(remoteIp))
+        {
+            if (admission is null)
+            {
+                metrics.RateLimited("connections");
+                ProtectionLog.ConnectionCapRefused(logger, remoteIp);
+                await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+                return;
+            }
+        }
+
+        if (!await pace.WaitForTurnAsync(context.RequestAborted))
+        {
+            // Refused for everyone's sake, not the address's: it keeps its negotiation.
+            negotiations.Return(remoteIp);
+            metrics.RateLimited("new-connections");
+            ProtectionLog.NewConnectionQueueFull(logger, remoteIp);
+            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            return;
+        }
+
         await next(context);
     }
 

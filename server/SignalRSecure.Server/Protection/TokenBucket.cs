@@ -28,4 +28,14 @@ internal struct TokenBucket(double burst, long now)
         _tokens -= count;
         return true;
     }
+
+    /// <summary>Gives back a token taken for something that then did not happen.</summary>
+    public void Return(double burst) => _tokens = Math.Min(burst, _tokens + 1);
+
+    /// <summary>How long until the bucket holds <paramref name="tokens"/> tokens (zero when it already does).</summary>
+    public readonly TimeSpan TimeUntil(double tokens, TimeProvider time, double perSecond)
+    {
+        var now = _tokens + (time.GetElapsedTime(_lastRefill).TotalSeconds * perSecond);
+        return now >= tokens ? TimeSpan.Zero : TimeSpan.FromSeconds((tokens - now) / perSecond);
+    }
 }

@@ -1,0 +1,139 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Protection;
+using SignalRSecure.Tests.Infrastructure;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class NegotiationLimiterTests
+{
+    private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.7");
+    private static readonly IPAddress Bystander = IPAddress.Parse("198.51.100.9");
+    private readonly ManualTimeProvider _time = new();
+
+    [Fact]
+    public void TryTake_BurstUsedUp_RefusesWithTheTimeUntilTheNextNegotiation()
+    {
+        var limiter = Limiter(perMinute: 60, burst: 3);
+
+        var burst = Enumerable.Range(0, 3).Count(attempt => limiter.TryTake(Attacker, out _, out _));
+        var refused = !limiter.TryTake(Attacker, out var retryAfter, out _);
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        var refusedJustBefore = !limiter.TryTake(Attacker, out var retryAfterJustBefore, out _);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var grantedOnTime = limiter.TryTake(Attacker, out _, out _);
+
+        Assert.Equal(3, burst);
+        Assert.True(refused);
+        Assert.Equal(TimeSpan.FromSeconds(1), retryAfter);
+        Assert.True(refusedJustBefore);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), retryAfterJustBefore);
+        Assert.True(grantedOnTime);
+    }
+
+    [Fact]
+    public void TryTake_SustainedOverAMinute_GrantsTheBurstPlusTheRate()
+    {
+        var limiter = Limiter(perMinute: 600, burst: 200);
+
+        var granted = 0;
+        for (var tick = 0; tick < 600; tick++)
+        {
+            granted += Enumerable.Range(0, 50).Count(attempt => limiter.TryTake(Attacker, out _, out _));
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        // 200 at once, then 10 a second for the 59.9 s between the first and the last attempt.
+        Assert.Equal(200 + 599, granted);
+    }
+
+    [Fact]
+    public void TryTake_OneAddressLimited_OthersUnaffected_IPv6CountsPerSlash64()
+    {
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        limiter.TryTake(Attacker, out _, out _);
+        limiter.TryTake(IPAddress.Parse("2001:db8:1:2::1"), out _, out _);
+
+        Assert.False(limiter.TryTake(Attacker, out _, out _));
+        Assert.True(limiter.TryTake(Bystander, out _, out _));
+        Assert.False(limiter.TryTake(IPAddress.Parse("2001:db8:1:2:ffff::9"), out _, out _));
+        Assert.True(limiter.TryTake(IPAddress.Parse("2001:db8:1:3::1"), out _, out _));
+        Assert.False(limiter.TryTake(IPAddress.Parse("::ffff:203.0.113.7"), out _, out _));
+    }
+
+    [Fact]
+    public void TryTake_RefusedWithoutPause_AsksToLogOnceAMinute()
+    {
+        var limiter = Limiter(perMinute: 1, burst: 1);
+        limiter.TryTake(Attacker, out _, out _);
+
+        var logged = Enumerable.Range(0, 100).Count(attempt => !limiter.TryTake(Attacker, out _, out var shouldLog) && shouldLog);
+        _time.Advance(TimeSpan.FromSeconds(59));
+        var loggedWithinTheMinute = !limiter.TryTake(Attacker, out _, out var shouldLogWithin) && shouldLogWithin;
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var grantedAfterTheMinute = limiter.TryTake(Attacker, out _, out _);
+        var loggedAfterTheMinute = !limiter.TryTake(Attacker, out _, out var shouldLogAfter) && shouldLogAfter;
+
+        Assert.Equal(1, logged);
+        Assert.False(loggedWithinTheMinute);
+        Assert.True(grantedAfterTheMinute);
+        Assert.True(loggedAfterTheMinute);
+    }
+
+    [Fact]
+    public void Return_AfterAnotherLimitRefused_GivesTheNegotiationBack()
+    {
+        var limiter = Limiter(perMinute: 1, burst: 1);
+        Assert.True(limiter.TryTake(Attacker, out _, out _));
+
+        limiter.Return(Attacker);
+        limiter.Return(Attacker);
+
+        Assert.True(limiter.TryTake(Attacker, out _, out _));
+        Assert.False(limiter.TryTake(Attacker, out _, out _));
+    }
+
+    [Fact]
+    public void TryTake_ManyAddresses_SweepDropsOnlyTheRefilledOnes()
+    {
+        // Each address uses its one negotiation, so its entry matters until it refills (1 s). A sweep runs once more
+        // new addresses than the threshold (10,000) or than the last sweep left have come since the last sweep.
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        for (var i = 0; i < 10_000; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        limiter.TryTake(AddressNumber(10_000), out _, out _);
+        var trackedBeforeRefill = limiter.TrackedAddresses;
+        var stillLimited = !limiter.TryTake(AddressNumber(0), out _, out _);
+        for (var i = 10_001; i < 20_001; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        var trackedAfterMore = limiter.TrackedAddresses;
+        _time.Advance(TimeSpan.FromSeconds(1));
+        limiter.TryTake(AddressNumber(20_001), out _, out _);
+
+        Assert.Equal(10_001, trackedBeforeRefill);
+        Assert.True(stillLimited);
+        Assert.Equal(20_001, trackedAfterMore);
+        Assert.Equal(1, limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public void Validate_NonPositiveNegotiationLimits_NameTheKeys()
+    {
+        var result = new ProtectionOptionsValidator().Validate(null, new ProtectionOptions { NegotiationsPerIpPerMinute = 0, NegotiationBurstPerIp = -1 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("SignalRSecure:Protection:NegotiationsPerIpPerMinute must be greater than zero.", result.Failures);
+        Assert.Contains("SignalRSecure:Protection:NegotiationBurstPerIp must be greater than zero.", result.Failures);
+    }
+
+    private static IPAddress AddressNumber(int i) => new([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
+
+    private NegotiationLimiter Limiter(int perMinute, int burst) =>
+        new(Options.Create(new ProtectionOptions { NegotiationsPerIpPerMinute = perMinute, NegotiationBurstPerIp = burst }), _time);
+}
