@@ -38,9 +38,10 @@ internal sealed class GateConnectionMiddleware(
 
         var transport = connection.Transport;
         var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
+        var userAgent = http?.Request.Headers.UserAgent.ToString();
         try
         {
-            using var gate = keeper.Open(connection, admission, remoteIp, origin);
+            using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
             connection.Transport = new GatedTransport(
                 new PreAuthenticationReader(transport.Input, gate, keeper.Options.PreAuthenticationMaximumMessageSize),
                 transport.Output);

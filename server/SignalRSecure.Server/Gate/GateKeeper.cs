@@ -28,9 +28,9 @@ internal sealed class GateKeeper(
 
     public TimeProvider Time => time;
 
-    public ConnectionGate Open(ConnectionContext connection, Admission admission, IPAddress? remoteIp, string? origin)
+    public ConnectionGate Open(ConnectionContext connection, Admission admission, IPAddress? remoteIp, string? origin, string? userAgent = null)
     {
-        var gate = new ConnectionGate(connection, this, admission, remoteIp, origin);
+        var gate = new ConnectionGate(connection, this, admission, remoteIp, origin, userAgent);
         metrics.ConnectionOpened();
         GateLog.ConnectionOpened(logger, gate.ConnectionId, remoteIp);
         return gate;
@@ -117,7 +117,7 @@ internal sealed class GateKeeper(
         TicketRedemption redemption;
         try
         {
-            redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.ConnectionAborted);
+            redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.UserAgentHash, gate.ConnectionAborted);
         }
         catch (Exception) when (!gate.ConnectionAborted.IsCancellationRequested)
         {

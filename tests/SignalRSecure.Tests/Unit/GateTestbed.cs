@@ -25,7 +25,7 @@ internal sealed class GateTestbed : IDisposable
     {
         Options = options ?? new SecureHubOptions();
         var protectionOptions = Microsoft.Extensions.Options.Options.Create(protection ?? new ProtectionOptions());
-        Tickets = new TicketService(new InMemoryTicketStore(Time), Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
+        Tickets = new TicketService(new InMemoryTicketStore(Time, Microsoft.Extensions.Options.Options.Create(new TicketOptions())), Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
         Failures = new AuthenticationFailureLimiter(protectionOptions, Time);
         _admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
