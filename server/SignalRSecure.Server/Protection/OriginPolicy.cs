@@ -55,7 +55,8 @@ internal sealed class OriginPolicy
         normalized = string.Empty;
 
         // Uri.TryCreate trims surrounding whitespace and control characters (so "https://a.example\n" parsed as
-        // https://a.example), and accepts U+2028 in a host only for IdnHost to throw later: neither may reach it.
+        // https://a.example), and takes U+2028 inside a host, which IdnHost turns into punycode (with invariant
+        // globalization) or throws on (with ICU): none of them may reach it.
         if (string.IsNullOrEmpty(value)
             || HasInvisibleCharacter(value)
             || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
@@ -76,7 +77,7 @@ internal sealed class OriginPolicy
         }
         catch (UriFormatException)
         {
-            // A host IDNA refuses (say, an unassigned code point) is no origin a browser could send.
+            // With ICU, a host IDNA refuses (an unassigned code point, say) is no origin a browser could send.
             return false;
         }
 

@@ -79,6 +79,7 @@ public sealed class WholeStringValidationTests
     [InlineData("https://app.exa\u2028mple.com")]
     [InlineData("https://app.example.com:443\n")]
     [InlineData("https://app.exa\u200Bmple.com")]
+    [InlineData("https://app.exa\u00ADmple.com")]
     public void OriginPolicyTryNormalize_OriginWithLineTerminatorOrInvisibleCharacter_IsFalse(string origin) =>
         Assert.False(OriginPolicy.TryNormalize(origin, out _));
 
