@@ -50,4 +50,21 @@ public sealed class PublicHostWarningTests
 
         Assert.Empty(server.Logs.WithEvent(EventName));
     }
+
+    [Fact]
+    public async Task Request_WithAnotherHostOnceAllowedHostsIsPinned_Returns400()
+    {
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["AllowedHosts"] = "chat.example.com" });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, SignalRSecure.Contracts.SecureEndpoints.Health);
+        rebound.Headers.Host = "attacker.example";
+        using var pinned = new HttpRequestMessage(HttpMethod.Get, SignalRSecure.Contracts.SecureEndpoints.Health);
+        pinned.Headers.Host = "chat.example.com";
+
+        using var reboundResponse = await http.SendAsync(rebound);
+        using var pinnedResponse = await http.SendAsync(pinned);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, reboundResponse.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, pinnedResponse.StatusCode);
+    }
 }
