@@ -1,5 +1,6 @@
 import { SecureEndpoints } from './contract.js';
 import { AuthRequestError } from './errors.js';
+import { userAgentHeaders } from './user-agent.js';
 
 /**
  * @typedef {object} LoginResult The answer of `POST /auth/login`.
@@ -123,6 +124,8 @@ export class AuthSession {
   async #post(path, body) {
     /** @type {Record<string, string>} */
     const headers = {
+      // The ticket is bound to the User-Agent: in Node the same one SecureHubClient sends on the WebSocket.
+      ...userAgentHeaders(),
       // Every endpoint gets the header: cross-origin it forces a CORS preflight, which the server grants only to
       // allowed origins, so a foreign page cannot make these requests with the user's cookie.
       [SecureEndpoints.RequestHeader]: SecureEndpoints.RequestHeaderValue,

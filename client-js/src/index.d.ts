@@ -149,7 +149,10 @@ export interface SecureHubClientOptions {
   reauthenticate?: boolean;
   /** How long before the session ends to reauthenticate, in ms, at most a quarter of it. The default is 60,000. */
   reauthenticateBefore?: number;
-  /** Extra headers on the WebSocket request (Node only). Never put a ticket here. */
+  /**
+   * Extra headers on the WebSocket request (Node only). Never put a ticket here. In Node the `User-Agent` is
+   * `signalr-secure-client/<version>`, as on AuthSession's requests, since tickets are bound to it; one here replaces it.
+   */
   headers?: Record<string, string>;
 }
 

@@ -10,6 +10,7 @@ import {
 } from './contract.js';
 import { HubClosedError, HubInvocationError } from './errors.js';
 import { createLog, signalRLogger } from './logging.js';
+import { userAgentHeaders } from './user-agent.js';
 
 /**
  * Where a {@link SecureHubClient} stands.
@@ -73,7 +74,8 @@ const maximumTimerDelay = 2_147_483_647;
  * @property {number} [reauthenticateBefore] How long before the session ends to reauthenticate, in ms, at most a
  *   quarter of the session. The default is 60,000.
  * @property {Record<string, string>} [headers] Extra headers on the WebSocket request (Node only; browsers
- *   cannot set them). Never put a ticket here.
+ *   cannot set them). Never put a ticket here. In Node the `User-Agent` is `signalr-secure-client/<version>`, as on
+ *   {@link AuthSession}'s requests, since tickets are bound to it; a `User-Agent` here replaces it.
  */
 
 /**
@@ -477,7 +479,8 @@ export class SecureHubClient {
         skipNegotiation: true,
         transport: HttpTransportType.WebSockets,
         logMessageContent: false,
-        headers: this.#headers,
+        // In Node the WebSocket carries the User-Agent AuthSession's ticket requests send; headers given may replace it.
+        headers: { ...userAgentHeaders(), ...this.#headers },
       })
       .configureLogging(signalRLogger(this.#log))
       .build();

@@ -40,6 +40,9 @@ public sealed class CookieTicketSource : IDisposable
             BaseAddress = serverUrl,
             Timeout = requestTimeout ?? DefaultRequestTimeout,
         };
+
+        // Without validation, so the bytes are exactly those DirectWebSocketConnectionFactory sends: the ticket is bound to them.
+        _http.DefaultRequestHeaders.TryAddWithoutValidation(ClientUserAgent.HeaderName, ClientUserAgent.Value);
         if (origin is not null)
         {
             _http.DefaultRequestHeaders.Add("Origin", origin);

@@ -19,7 +19,10 @@ namespace SignalRSecure.Client
     /// transport) without touching anything else. The address never carries credentials: the ticket travels inside the
     /// connection, in the first invocation.
     /// </remarks>
-    /// <param name="configureWebSocket">Sets request headers (such as <c>Origin</c>), a proxy or client certificates.</param>
+    /// <param name="configureWebSocket">
+    /// Sets request headers (such as <c>Origin</c>), a proxy or client certificates. The <c>User-Agent</c> is
+    /// <see cref="ClientUserAgent.Value"/> unless this replaces it.
+    /// </param>
     /// <param name="transferFormat">How messages go on the wire: text for the JSON protocol, binary for MessagePack.</param>
     public sealed class DirectWebSocketConnectionFactory(
         Action<ClientWebSocketOptions>? configureWebSocket = null,
@@ -43,6 +46,9 @@ namespace SignalRSecure.Client
             var socket = new ClientWebSocket();
             try
             {
+                // The same value as CookieTicketSource's requests, since tickets are bound to it; set first, so that
+                // configureWebSocket may replace it (then the ticket requests must send the replacement too).
+                socket.Options.SetRequestHeader(ClientUserAgent.HeaderName, ClientUserAgent.Value);
                 configureWebSocket?.Invoke(socket.Options);
                 await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
             }

@@ -82,7 +82,9 @@ internal sealed class AuthEndpoints
 
         var clientIp = ClientAddress.Normalize(context.Connection.RemoteIpAddress);
         var ticket = await tickets.IssueAsync(
-            new TicketGrant(session.User, session.Groups, clientIp, OriginPolicy.RequestOrigin(context.Request), session.Key),
+            new TicketGrant(
+                session.User, session.Groups, clientIp, OriginPolicy.RequestOrigin(context.Request), session.Key,
+                context.Request.Headers.UserAgent.ToString()),
             context.RequestAborted);
         AccountsLog.TicketIssued(logger, session.User, clientIp);
         await context.Response.WriteAsJsonAsync(ticket, Json);
@@ -126,14 +128,17 @@ internal sealed class AuthEndpoints
             || request.Groups.Count > MaximumGroups
             || !request.Groups.All(GroupNames.IsValidPattern)
             || (request.ClientIp is not null && !IPAddress.TryParse(request.ClientIp, out clientIp))
-            || (request.Origin is not null && !OriginPolicy.TryNormalize(request.Origin, out origin)))
+            || (request.Origin is not null && !OriginPolicy.TryNormalize(request.Origin, out origin))
+            || (request.UserAgent is not null && request.UserAgent.Any(char.IsControl)))
         {
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "invalid request");
             return;
         }
 
         var normalizedIp = ClientAddress.Normalize(clientIp);
-        var ticket = await tickets.IssueAsync(new TicketGrant(request.User!, request.Groups.ToArray(), normalizedIp, origin, SessionKey: null), context.RequestAborted);
+        var ticket = await tickets.IssueAsync(
+            new TicketGrant(request.User!, request.Groups.ToArray(), normalizedIp, origin, SessionKey: null, request.UserAgent),
+            context.RequestAborted);
         AccountsLog.TicketIssued(logger, request.User!, normalizedIp);
         await context.Response.WriteAsJsonAsync(ticket, Json);
     }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Hosting;
 
 namespace SignalRSecure.Server.Accounts;
 
@@ -27,34 +29,32 @@ public interface ISessionStore
     ValueTask RemoveUserAsync(string user, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The default <see cref="ISessionStore"/>: one process's memory.</summary>
-internal sealed class InMemorySessionStore(TimeProvider time) : ISessionStore
+/// <summary>
+/// The default <see cref="ISessionStore"/>: one process's memory. Expired sessions are dropped on a timer, once per
+/// <see cref="LoginOptions.SessionLifetime"/> but at least every 10 minutes (see <see cref="ExpirySweep"/>).
+/// </summary>
+internal sealed class InMemorySessionStore : ISessionStore, IDisposable
 {
-    private const int SweepEvery = 256;
-
     private readonly ConcurrentDictionary<string, LoginSession> _sessions = new(StringComparer.Ordinal);
-    private int _additions;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweep;
+
+    public InMemorySessionStore(TimeProvider time, IOptions<LoginOptions> options)
+    {
+        _time = time;
+        _sweep = ExpirySweep.Start(time, options.Value.SessionLifetime, SweepExpired);
+    }
+
+    public int Count => _sessions.Count;
 
     public ValueTask AddAsync(LoginSession session, CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Increment(ref _additions) % SweepEvery == 0)
-        {
-            var now = time.GetUtcNow();
-            foreach (var (key, stored) in _sessions)
-            {
-                if (stored.ExpiresAt <= now)
-                {
-                    _sessions.TryRemove(key, out _);
-                }
-            }
-        }
-
         _sessions[session.Key] = session;
         return ValueTask.CompletedTask;
     }
 
     public ValueTask<LoginSession?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_sessions.TryGetValue(key, out var session) && session.ExpiresAt > time.GetUtcNow() ? session : null);
+        ValueTask.FromResult(_sessions.TryGetValue(key, out var session) && session.ExpiresAt > _time.GetUtcNow() ? session : null);
 
     public ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
@@ -73,5 +73,19 @@ internal sealed class InMemorySessionStore(TimeProvider time) : ISessionStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => _sweep.Dispose();
+
+    private void SweepExpired()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, session) in _sessions)
+        {
+            if (session.ExpiresAt <= now)
+            {
+                _sessions.TryRemove(new KeyValuePair<string, LoginSession>(key, session));
+            }
+        }
     }
 }

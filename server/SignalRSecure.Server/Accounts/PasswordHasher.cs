@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -19,6 +20,11 @@ public static class PasswordHasher
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
 
+    // Everything an encoded hash may contain. Convert.FromBase64String skips whitespace anywhere in its input, so
+    // without this check a hash with a line break inside or after it would pass as another spelling of itself.
+    private static readonly SearchValues<char> EncodedCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=$-");
+
     /// <summary>Hashes <paramref name="password"/> with a fresh random salt.</summary>
     public static string Hash(string password, int iterations = DefaultIterations)
     {
@@ -33,7 +39,7 @@ public static class PasswordHasher
     public static bool TryParse(string? encoded, out PasswordHash hash)
     {
         hash = default;
-        var parts = encoded?.Split('$');
+        var parts = encoded is null || encoded.AsSpan().ContainsAnyExcept(EncodedCharacters) ? null : encoded.Split('$');
         if (parts is not [Scheme, var iterationsText, var saltText, var hashText]
             || !int.TryParse(iterationsText, NumberStyles.None, CultureInfo.InvariantCulture, out var iterations)
             || iterations < 1)

@@ -71,7 +71,13 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private bool _authenticateRunning;
     private volatile bool _disposed;
 
-    public ConnectionGate(ConnectionContext connection, GateKeeper keeper, Admission admission, IPAddress? remoteIp, string? origin)
+    // The upgrade request's User-Agent until the first ticket redemption hashes it, then its hash (kept, because
+    // Reauthenticate redeems again): a reference to a string the request already holds, then 43 characters.
+    private string? _userAgent;
+    private bool _userAgentHashed;
+
+    public ConnectionGate(
+        ConnectionContext connection, GateKeeper keeper, Admission admission, IPAddress? remoteIp, string? origin, string? userAgent = null)
     {
         _connection = connection;
         _keeper = keeper;
@@ -79,6 +85,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _transportInput = connection.Transport.Input;
         RemoteIp = remoteIp;
         Origin = origin;
+        _userAgent = userAgent;
         var options = keeper.Options;
         var now = keeper.Time.GetTimestamp();
         _invocations = new TokenBucket(options.InvocationBurst, now);
@@ -103,6 +110,27 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
 
     /// <summary>The normalized <c>Origin</c> of the request that opened the connection, or null.</summary>
     public string? Origin { get; }
+
+    /// <summary>
+    /// The hash of the <c>User-Agent</c> of the request that opened the connection, as tickets are bound to it
+    /// (<see cref="Tickets.UserAgentHash.Of"/>); computed at the first redemption.
+    /// </summary>
+    public string UserAgentHash
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (!_userAgentHashed)
+                {
+                    _userAgent = Tickets.UserAgentHash.Of(_userAgent);
+                    _userAgentHashed = true;
+                }
+
+                return _userAgent!;
+            }
+        }
+    }
 
     public GateState State => _state;
 

@@ -37,9 +37,10 @@ internal sealed class GateConnectionMiddleware(
 
         var transport = connection.Transport;
         var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
+        var userAgent = http?.Request.Headers.UserAgent.ToString();
         try
         {
-            using var gate = keeper.Open(connection, admission, remoteIp, origin);
+            using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
             connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output);
             await next(connection);
         }

@@ -35,9 +35,9 @@ internal sealed class GateKeeper(
 
     public TimeProvider Time => time;
 
-    public ConnectionGate Open(ConnectionContext connection, Admission admission, IPAddress? remoteIp, string? origin)
+    public ConnectionGate Open(ConnectionContext connection, Admission admission, IPAddress? remoteIp, string? origin, string? userAgent = null)
     {
-        var gate = new ConnectionGate(connection, this, admission, remoteIp, origin);
+        var gate = new ConnectionGate(connection, this, admission, remoteIp, origin, userAgent);
         metrics.ConnectionOpened();
         GateLog.ConnectionOpened(logger, gate.ConnectionId, remoteIp);
         return gate;
@@ -212,7 +212,7 @@ internal sealed class GateKeeper(
         TicketRejection? rejection;
         try
         {
-            var redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.ConnectionAborted);
+            var redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.UserAgentHash, gate.ConnectionAborted);
             stored = redemption.Ticket;
             rejection = stored is null ? redemption.Rejection
                 : expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser

@@ -73,6 +73,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<GateKeeper>();
         services.AddSingleton<SecureHubFilter>();
         services.AddSingleton<GateConnectionMiddleware>();
+        services.AddHostedService<PublicHostCheck>();
         services.AddHealthChecks();
 
         services.AddRateLimiter(options =>

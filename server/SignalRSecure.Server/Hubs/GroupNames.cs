@@ -5,7 +5,10 @@ namespace SignalRSecure.Server.Hubs;
 /// <summary>The rules for group names and for the group patterns users are allowed.</summary>
 public static partial class GroupNames
 {
-    /// <summary>Whether <paramref name="group"/> matches <c>^[A-Za-z0-9_.-]{1,64}$</c>.</summary>
+    /// <summary>
+    /// Whether the whole of <paramref name="group"/> is 1 to 64 of <c>A-Z a-z 0-9 _ . -</c>. Also the rule for user
+    /// names, so that neither can carry a line break into a log line or become a second name for another.
+    /// </summary>
     public static bool IsValid(string? group) => group is not null && NamePattern().IsMatch(group);
 
     /// <summary>Whether <paramref name="pattern"/> is a group name in which <c>*</c> may stand for any run of characters.</summary>
@@ -46,9 +49,10 @@ public static partial class GroupNames
         return true;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET $ also matches before a final \n, which let "general\n" through as a distinct name.
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_.*-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_.*-]{1,64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex PatternPattern();
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Hosting;
 
 namespace SignalRSecure.Server.Protection;
 
@@ -23,13 +24,29 @@ namespace SignalRSecure.Server.Protection;
 /// read the system clock directly and have no notion of a lockout, and both must be testable on a fake clock.
 /// </para>
 /// </remarks>
-internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> options, TimeProvider time)
+internal sealed class AuthenticationFailureLimiter : IDisposable
 {
-    // Above this many tracked addresses, each new failure first drops the entries that no longer matter.
+    // Above this many tracked addresses, each new failure first drops the entries that no longer matter; below it the
+    // timed sweep (once per window or lockout, whichever is longer) drops them.
     private const int SweepThreshold = 10_000;
 
-    private readonly ProtectionOptions _options = options.Value;
+    private readonly ProtectionOptions _options;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<IPAddress, FailureWindow> _windows = new();
+    private readonly ITimer _sweep;
+
+    public AuthenticationFailureLimiter(IOptions<ProtectionOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        var longest = _options.AuthenticationLockout > _options.AuthenticationFailureWindow
+            ? _options.AuthenticationLockout
+            : _options.AuthenticationFailureWindow;
+        _sweep = ExpirySweep.Start(time, longest, Sweep);
+    }
+
+    /// <summary>The addresses tracked: those with recent failures or a lockout not yet swept.</summary>
+    public int TrackedAddresses => _windows.Count;
 
     /// <summary>Whether <paramref name="address"/> is locked out, and for how much longer.</summary>
     public bool IsLockedOut(IPAddress? address, out TimeSpan retryAfter)
@@ -42,7 +59,7 @@ internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> o
 
         lock (window)
         {
-            retryAfter = window.LockedUntil - time.GetUtcNow();
+            retryAfter = window.LockedUntil - _time.GetUtcNow();
             return retryAfter > TimeSpan.Zero;
         }
     }
@@ -66,7 +83,7 @@ internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> o
                     continue;
                 }
 
-                var now = time.GetUtcNow();
+                var now = _time.GetUtcNow();
                 Refresh(window, now);
                 if (window.LockedUntil > now)
                 {
@@ -101,7 +118,7 @@ internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> o
         lock (window)
         {
             window.InFlight--;
-            var lockedOut = failed && CountFailure(window, time.GetUtcNow());
+            var lockedOut = failed && CountFailure(window, _time.GetUtcNow());
             var settled = window.Settled;
             window.Settled = null;
             settled?.TrySetResult();
@@ -127,7 +144,7 @@ internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> o
             {
                 if (!window.Retired)
                 {
-                    return CountFailure(window, time.GetUtcNow());
+                    return CountFailure(window, _time.GetUtcNow());
                 }
             }
         }
@@ -176,9 +193,11 @@ internal sealed class AuthenticationFailureLimiter(IOptions<ProtectionOptions> o
         }
     }
 
+    public void Dispose() => _sweep.Dispose();
+
     private void Sweep()
     {
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         foreach (var (address, window) in _windows)
         {
             lock (window)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -45,11 +46,19 @@ internal sealed class OriginPolicy
     public static string? RequestOrigin(HttpRequest request) =>
         request.Headers.Origin is { Count: 1 } values && TryNormalize(values[0], out var origin) ? origin : null;
 
-    /// <summary>Normalizes <c>scheme://host[:port]</c> to lower case without a default port; refuses anything else.</summary>
+    /// <summary>
+    /// Normalizes <c>scheme://host[:port]</c> to lower case without a default port; refuses anything else, including
+    /// any control, whitespace or invisible formatting character anywhere in the value.
+    /// </summary>
     public static bool TryNormalize(string? value, out string normalized)
     {
         normalized = string.Empty;
+
+        // Uri.TryCreate trims surrounding whitespace and control characters (so "https://a.example\n" parsed as
+        // https://a.example), and takes U+2028 inside a host, which IdnHost turns into punycode (with invariant
+        // globalization) or throws on (with ICU): none of them may reach it.
         if (string.IsNullOrEmpty(value)
+            || HasInvisibleCharacter(value)
             || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
             || uri.UserInfo.Length != 0
@@ -61,8 +70,32 @@ internal sealed class OriginPolicy
             return false;
         }
 
-        normalized = uri.IsDefaultPort ? $"{uri.Scheme}://{uri.IdnHost}" : $"{uri.Scheme}://{uri.IdnHost}:{uri.Port}";
+        string host;
+        try
+        {
+            host = uri.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            // With ICU, a host IDNA refuses (an unassigned code point, say) is no origin a browser could send.
+            return false;
+        }
+
+        normalized = uri.IsDefaultPort ? $"{uri.Scheme}://{host}" : $"{uri.Scheme}://{host}:{uri.Port}";
         normalized = normalized.ToLowerInvariant();
         return true;
+    }
+
+    private static bool HasInvisibleCharacter(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

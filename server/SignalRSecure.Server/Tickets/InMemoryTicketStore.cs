@@ -1,26 +1,29 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using SignalRSecure.Server.Hosting;
 
 namespace SignalRSecure.Server.Tickets;
 
-/// <summary>The default <see cref="ITicketStore"/>: one process's memory.</summary>
-internal sealed class InMemoryTicketStore(TimeProvider time) : ITicketStore
+/// <summary>
+/// The default <see cref="ITicketStore"/>: one process's memory. Expired tickets are dropped on a timer, once per
+/// <see cref="TicketOptions.Lifetime"/> (see <see cref="ExpirySweep"/>), whether or not new ones arrive.
+/// </summary>
+internal sealed class InMemoryTicketStore : ITicketStore, IDisposable
 {
-    // Expired tickets are dropped every this many additions, so the store cannot grow without bound.
-    private const int SweepEvery = 256;
-
     private readonly ConcurrentDictionary<string, StoredTicket> _tickets = new(StringComparer.Ordinal);
-    private int _additions;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweep;
+
+    public InMemoryTicketStore(TimeProvider time, IOptions<TicketOptions> options)
+    {
+        _time = time;
+        _sweep = ExpirySweep.Start(time, options.Value.Lifetime, SweepExpired);
+    }
 
     public int Count => _tickets.Count;
 
     public ValueTask AddAsync(StoredTicket ticket, CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Increment(ref _additions) % SweepEvery == 0)
-        {
-            var now = time.GetUtcNow();
-            RemoveWhere(t => t.ExpiresAt <= now);
-        }
-
         _tickets[ticket.Hash] = ticket;
         return ValueTask.CompletedTask;
     }
@@ -38,6 +41,14 @@ internal sealed class InMemoryTicketStore(TimeProvider time) : ITicketStore
     {
         RemoveWhere(t => string.Equals(t.SessionKey, sessionKey, StringComparison.Ordinal));
         return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => _sweep.Dispose();
+
+    private void SweepExpired()
+    {
+        var now = _time.GetUtcNow();
+        RemoveWhere(t => t.ExpiresAt <= now);
     }
 
     private void RemoveWhere(Func<StoredTicket, bool> predicate)

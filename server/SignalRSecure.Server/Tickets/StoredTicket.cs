@@ -9,6 +9,9 @@ namespace SignalRSecure.Server.Tickets;
 /// <param name="ClientIp">The IP it must be redeemed from, or null when unbound.</param>
 /// <param name="Origin">The browser origin it must be redeemed from, or null when it was issued to a non-browser client.</param>
 /// <param name="SessionKey">The login session that asked for it, so that logging out revokes it; null for issuer tickets.</param>
+/// <param name="UserAgentHash">
+/// The hash of the <c>User-Agent</c> it must be redeemed with (see <c>TicketOptions.BindToUserAgent</c>), or null when unbound.
+/// </param>
 public sealed record StoredTicket(
     string Hash,
     string User,
@@ -17,4 +20,5 @@ public sealed record StoredTicket(
     DateTimeOffset ExpiresAt,
     string? ClientIp,
     string? Origin,
-    string? SessionKey);
+    string? SessionKey,
+    string? UserAgentHash = null);

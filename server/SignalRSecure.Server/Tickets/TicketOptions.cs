@@ -28,6 +28,14 @@ public sealed class TicketOptions
     public bool BindToClientIp { get; set; } = true;
 
     /// <summary>
+    /// Whether a ticket is redeemable only by a connection whose <c>User-Agent</c> is exactly the one of the request
+    /// that got it (compared as a SHA-256 hash; a missing header counts as empty). A ticket copied out of one program
+    /// then does not work from another. The issuer endpoint binds only when it is given a <c>userAgent</c>. Both
+    /// clients send one stable value on both requests. The default is true.
+    /// </summary>
+    public bool BindToUserAgent { get; set; } = true;
+
+    /// <summary>
     /// The key a separate auth server presents as a bearer token to <c>POST /auth/tickets</c> and
     /// <c>POST /auth/users/{user}/revoke</c>; at least 32 characters. The default is none: both endpoints answer 404.
     /// </summary>
@@ -45,5 +53,11 @@ internal sealed class TicketOptionsValidator : IValidateOptions<TicketOptions>
             .Positive(nameof(options.RequestsPerIpPerMinute), options.RequestsPerIpPerMinute)
             .Require(options.IssuerKey is null || options.IssuerKey.Length >= TicketOptions.MinimumIssuerKeyLength,
                 nameof(options.IssuerKey), $"must be at least {TicketOptions.MinimumIssuerKeyLength} characters")
+            .Require(options.IssuerKey is null || IsBearerToken(options.IssuerKey),
+                nameof(options.IssuerKey), "must be printable ASCII without spaces (a bearer token)")
             .Result();
+
+    // The whole key must be something an Authorization header can carry: Kestrel trims a header's surrounding
+    // whitespace and refuses line breaks, so a key ending in "\n" or " " could never match and only looks valid.
+    private static bool IsBearerToken(string key) => key.All(c => c is > ' ' and <= '~');
 }

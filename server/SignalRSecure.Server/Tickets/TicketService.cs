@@ -9,7 +9,9 @@ namespace SignalRSecure.Server.Tickets;
 /// <param name="ClientIp">The IP to bind to, or null.</param>
 /// <param name="Origin">The browser origin to bind to, or null.</param>
 /// <param name="SessionKey">The login session asking, or null.</param>
-internal readonly record struct TicketGrant(string User, IReadOnlyList<string> Groups, string? ClientIp, string? Origin, string? SessionKey);
+/// <param name="UserAgent">The <c>User-Agent</c> to bind to (empty for a request without one), or null.</param>
+internal readonly record struct TicketGrant(
+    string User, IReadOnlyList<string> Groups, string? ClientIp, string? Origin, string? SessionKey, string? UserAgent = null);
 
 /// <summary>Why a ticket was refused; for logs and metrics only, never for the client.</summary>
 internal enum TicketRejection
@@ -19,6 +21,7 @@ internal enum TicketRejection
     Expired,
     WrongIp,
     WrongOrigin,
+    WrongUserAgent,
     WrongUser,
 }
 
@@ -47,16 +50,19 @@ internal sealed class TicketService(ITicketStore store, IOptions<TicketOptions> 
                 expiresAt,
                 _options.BindToClientIp ? grant.ClientIp : null,
                 grant.Origin,
-                grant.SessionKey),
+                grant.SessionKey,
+                _options.BindToUserAgent && grant.UserAgent is not null ? UserAgentHash.Of(grant.UserAgent) : null),
             cancellationToken);
         return new TicketResponse(ticket, expiresAt);
     }
 
     /// <summary>
-    /// Redeems <paramref name="ticket"/> for a connection from <paramref name="clientIp"/> and <paramref name="origin"/>.
+    /// Redeems <paramref name="ticket"/> for a connection from <paramref name="clientIp"/> and <paramref name="origin"/>
+    /// whose <c>User-Agent</c> hashes to <paramref name="userAgentHash"/> (<see cref="UserAgentHash.Of"/>).
     /// The ticket is consumed whether or not the checks after the lookup pass.
     /// </summary>
-    public async ValueTask<TicketRedemption> RedeemAsync(string? ticket, string? clientIp, string? origin, CancellationToken cancellationToken = default)
+    public async ValueTask<TicketRedemption> RedeemAsync(
+        string? ticket, string? clientIp, string? origin, string userAgentHash, CancellationToken cancellationToken = default)
     {
         if (!SecretToken.IsWellFormed(ticket))
         {
@@ -82,6 +88,11 @@ internal sealed class TicketService(ITicketStore store, IOptions<TicketOptions> 
         if (stored.Origin is not null && !string.Equals(stored.Origin, origin, StringComparison.Ordinal))
         {
             return new(null, TicketRejection.WrongOrigin);
+        }
+
+        if (stored.UserAgentHash is not null && !string.Equals(stored.UserAgentHash, userAgentHash, StringComparison.Ordinal))
+        {
+            return new(null, TicketRejection.WrongUserAgent);
         }
 
         return new(stored, default);

@@ -19,7 +19,19 @@ internal static class DotNetClientHarness
 
     /// <summary>A client of <paramref name="user"/> whose tickets come from a fresh login each (at most five per user and server per minute).</summary>
     public static SecureHubClient Create(SecureServer server, TestUser user) =>
-        new(Options(server), _ => server.GetTicketAsync(user));
+        new(Options(server), _ => GetTicketAsync(server, user));
+
+    /// <summary>
+    /// A ticket asked for with the client's <c>User-Agent</c>, as <see cref="CookieTicketSource"/> asks: the server binds
+    /// the ticket to it, and the client's WebSocket sends the same.
+    /// </summary>
+    public static async Task<string> GetTicketAsync(SecureServer server, TestUser user)
+    {
+        using var client = server.CreateAuthClient();
+        client.Http.DefaultRequestHeaders.TryAddWithoutValidation(ClientUserAgent.HeaderName, ClientUserAgent.Value);
+        await client.LoginAsync(user);
+        return (await client.GetTicketAsync()).Ticket;
+    }
 
     public static async Task<SecureHubClient> ConnectAsync(SecureServer server, TestUser user)
     {

@@ -26,13 +26,19 @@ public sealed class RawHubSocket : IAsyncDisposable
     public List<JsonElement> PassedOver { get; } = [];
 
     /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
-    public static async Task<RawHubSocket> ConnectAsync(Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null)
+    public static async Task<RawHubSocket> ConnectAsync(
+        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        if (userAgent is not null)
+        {
+            socket.Options.SetRequestHeader("User-Agent", userAgent);
         }
 
         try
@@ -71,9 +77,10 @@ public sealed class RawHubSocket : IAsyncDisposable
     }
 
     /// <summary>Connects and completes the JSON protocol handshake.</summary>
-    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null)
+    public static async Task<RawHubSocket> ConnectWithHandshakeAsync(
+        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null)
     {
-        var socket = await ConnectAsync(uri, origin, from, control);
+        var socket = await ConnectAsync(uri, origin, from, control, userAgent);
         await socket.HandshakeAsync();
         return socket;
     }

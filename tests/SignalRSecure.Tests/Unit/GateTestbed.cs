@@ -26,8 +26,9 @@ internal sealed class GateTestbed : IDisposable
         Options = options ?? new SecureHubOptions();
         var hubOptions = Microsoft.Extensions.Options.Options.Create(Options);
         var protectionOptions = Microsoft.Extensions.Options.Options.Create(protection ?? new ProtectionOptions());
-        Store = store?.Invoke(Time) ?? new InMemoryTicketStore(Time);
-        Tickets = new TicketService(Store, Microsoft.Extensions.Options.Options.Create(new TicketOptions()), Time);
+        var ticketOptions = Microsoft.Extensions.Options.Options.Create(new TicketOptions());
+        Store = store?.Invoke(Time) ?? new InMemoryTicketStore(Time, ticketOptions);
+        Tickets = new TicketService(Store, ticketOptions, Time);
         Failures = new AuthenticationFailureLimiter(protectionOptions, Time);
         Budgets = new UserBudgets(protectionOptions, hubOptions, Time);
         _admissions = new ConnectionAdmission(protectionOptions);

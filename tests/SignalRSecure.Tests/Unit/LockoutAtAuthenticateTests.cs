@@ -15,7 +15,7 @@ public sealed class LockoutAtAuthenticateTests : IDisposable
     private HeldTicketStore _store = null!;
 
     public LockoutAtAuthenticateTests() =>
-        _testbed = new GateTestbed(store: time => _store = new HeldTicketStore(new InMemoryTicketStore(time)));
+        _testbed = new GateTestbed(store: time => _store = new HeldTicketStore(new InMemoryTicketStore(time, Microsoft.Extensions.Options.Options.Create(new TicketOptions()))));
 
     [Fact]
     public async Task Authenticate_FromALockedOutAddress_FailsAndClosesWithoutRedeemingTheTicket()
@@ -31,7 +31,7 @@ public sealed class LockoutAtAuthenticateTests : IDisposable
         Assert.Equal(CloseReasons.AuthenticationFailed, connection.Gate.CloseReason);
         Assert.False(connection.Gate.IsAuthenticated);
         Assert.Equal(0, _store.Redemptions);
-        Assert.True((await _testbed.Tickets.RedeemAsync(ticket, Attacker, origin: null)).Succeeded);
+        Assert.True((await _testbed.Tickets.RedeemAsync(ticket, Attacker, origin: null, UserAgentHash.Of(null))).Succeeded);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class LockoutAtAuthenticateTests : IDisposable
         Assert.Equal(HubErrors.AuthenticationFailed, error.Message);
         Assert.Equal(CloseReasons.AuthenticationFailed, connection.Gate.CloseReason);
         Assert.Equal(redemptionsBefore, _store.Redemptions);
-        Assert.True((await _testbed.Tickets.RedeemAsync(ticket, Attacker, origin: null)).Succeeded);
+        Assert.True((await _testbed.Tickets.RedeemAsync(ticket, Attacker, origin: null, UserAgentHash.Of(null))).Succeeded);
     }
 
     [Fact]

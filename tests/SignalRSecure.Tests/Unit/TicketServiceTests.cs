@@ -7,13 +7,16 @@ namespace SignalRSecure.Tests.Unit;
 public sealed class TicketServiceTests
 {
     private static readonly TimeSpan Lifetime = TicketOptions.DefaultLifetime;
+    private const string BrowserA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36";
+    private const string BrowserB = "Mozilla/5.0 (X11; Linux x86_64; rv:143.0) Gecko/20100101 Firefox/143.0";
+    private static readonly string NoUserAgent = UserAgentHash.Of(null);
     private readonly ManualTimeProvider _time = new();
     private readonly CountingTicketStore _store;
     private readonly TicketService _tickets;
 
     public TicketServiceTests()
     {
-        _store = new CountingTicketStore(new InMemoryTicketStore(_time));
+        _store = new CountingTicketStore(new InMemoryTicketStore(_time, Options.Create(new TicketOptions())));
         _tickets = new TicketService(_store, Options.Create(new TicketOptions()), _time);
     }
 
@@ -44,7 +47,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant());
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.True(redemption.Succeeded);
         Assert.Equal("alice", redemption.Ticket!.User);
@@ -56,8 +59,8 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant());
 
-        var first = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
-        var second = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        var first = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var second = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.True(first.Succeeded);
         Assert.False(second.Succeeded);
@@ -70,7 +73,7 @@ public sealed class TicketServiceTests
         var issued = await _tickets.IssueAsync(Grant());
         _time.Advance(Lifetime - TimeSpan.FromMilliseconds(1));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.True(redemption.Succeeded);
     }
@@ -78,10 +81,12 @@ public sealed class TicketServiceTests
     [Fact]
     public async Task Redeem_OneMillisecondAfterExpiry_FailsAndConsumesTheTicket()
     {
+        // Issued half a sweep interval after the store started, so that no sweep has dropped it 1 ms after expiry.
+        _time.Advance(Lifetime / 2);
         var issued = await _tickets.IssueAsync(Grant());
         _time.Advance(Lifetime + TimeSpan.FromMilliseconds(1));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Expired, redemption.Rejection);
         Assert.Equal(0, ((InMemoryTicketStore)_store.Inner).Count);
@@ -92,8 +97,8 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
 
-        var wrongIp = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null);
-        var rightIpAfterwards = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.1", null);
+        var wrongIp = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
+        var rightIpAfterwards = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongIp, wrongIp.Rejection);
         Assert.Equal(TicketRejection.Unknown, rightIpAfterwards.Rejection);
@@ -105,7 +110,7 @@ public sealed class TicketServiceTests
         var tickets = new TicketService(_store, Options.Create(new TicketOptions { BindToClientIp = false }), _time);
         var issued = await tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
 
-        var redemption = await tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null);
+        var redemption = await tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
 
         Assert.True(redemption.Succeeded);
     }
@@ -115,7 +120,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://b.example");
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://b.example", NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
     }
@@ -125,7 +130,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", origin: null);
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", origin: null, NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
     }
@@ -135,9 +140,84 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://a.example");
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://a.example", NoUserAgent);
 
         Assert.True(redemption.Succeeded);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedForUserAgentA_FailsFromUserAgentBAndIsConsumed()
+    {
+        var issued = await _tickets.IssueAsync(Grant(userAgent: BrowserA));
+
+        var wrongAgent = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+        var rightAgentAfterwards = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
+
+        Assert.Equal(TicketRejection.WrongUserAgent, wrongAgent.Rejection);
+        Assert.Equal(TicketRejection.Unknown, rightAgentAfterwards.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedForUserAgentA_SucceedsFromUserAgentA()
+    {
+        var issued = await _tickets.IssueAsync(Grant(userAgent: BrowserA));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
+
+        Assert.True(redemption.Succeeded);
+        Assert.Equal(UserAgentHash.Of(BrowserA), Assert.Single(_store.Added).UserAgentHash);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(BrowserA)]
+    public async Task Redeem_TicketMintedForUserAgentA_FailsFromAnAgentThatDiffersOnlyAtTheEnd(string minted)
+    {
+        var issued = await _tickets.IssueAsync(Grant(userAgent: minted));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(minted + " "));
+
+        Assert.Equal(TicketRejection.WrongUserAgent, redemption.Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketMintedWithoutUserAgentHeader_SucceedsWithoutOne_FailsWithOne()
+    {
+        var first = await _tickets.IssueAsync(Grant(userAgent: string.Empty));
+        var second = await _tickets.IssueAsync(Grant(userAgent: string.Empty));
+
+        Assert.True((await _tickets.RedeemAsync(first.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.Equal(TicketRejection.WrongUserAgent, (await _tickets.RedeemAsync(second.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA))).Rejection);
+    }
+
+    [Fact]
+    public async Task Redeem_TicketNotBoundToAUserAgent_SucceedsFromAnyAgent()
+    {
+        var issued = await _tickets.IssueAsync(Grant(userAgent: null));
+
+        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+
+        Assert.True(redemption.Succeeded);
+        Assert.Null(Assert.Single(_store.Added).UserAgentHash);
+    }
+
+    [Fact]
+    public async Task Redeem_FromAnotherUserAgent_SucceedsWhenUserAgentBindingIsOff()
+    {
+        var tickets = new TicketService(_store, Options.Create(new TicketOptions { BindToUserAgent = false }), _time);
+        var issued = await tickets.IssueAsync(Grant(userAgent: BrowserA));
+
+        var redemption = await tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+
+        Assert.True(redemption.Succeeded);
+    }
+
+    [Fact]
+    public void UserAgentHash_IsBase64UrlSha256_AndMissingHeaderHashesAsEmpty()
+    {
+        Assert.Matches("^[A-Za-z0-9_-]{43}\\z", UserAgentHash.Of(BrowserA));
+        Assert.Equal(UserAgentHash.Of(string.Empty), UserAgentHash.Of(null));
+        Assert.NotEqual(UserAgentHash.Of(BrowserA), UserAgentHash.Of(BrowserB));
     }
 
     public static TheoryData<string?> MalformedTickets => new()
@@ -157,7 +237,7 @@ public sealed class TicketServiceTests
     [MemberData(nameof(MalformedTickets))]
     public async Task Redeem_MalformedTicket_FailsWithoutTouchingTheStore(string? ticket)
     {
-        var redemption = await _tickets.RedeemAsync(ticket, "127.0.0.1", null);
+        var redemption = await _tickets.RedeemAsync(ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Malformed, redemption.Rejection);
         Assert.Equal(0, _store.RedeemCalls);
@@ -166,7 +246,7 @@ public sealed class TicketServiceTests
     [Fact]
     public async Task Redeem_UnknownWellFormedTicket_Fails()
     {
-        var redemption = await _tickets.RedeemAsync(SecretToken.Create(), "127.0.0.1", null);
+        var redemption = await _tickets.RedeemAsync(SecretToken.Create(), "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Unknown, redemption.Rejection);
     }
@@ -179,7 +259,7 @@ public sealed class TicketServiceTests
         var racers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
         {
             await start.Task;
-            return await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null);
+            return await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
         })).ToArray();
 
         start.SetResult();
@@ -197,8 +277,8 @@ public sealed class TicketServiceTests
 
         await _store.RevokeSessionAsync("session-1");
 
-        Assert.False((await _tickets.RedeemAsync(ofSession.Ticket, "127.0.0.1", null)).Succeeded);
-        Assert.True((await _tickets.RedeemAsync(ofOtherSession.Ticket, "127.0.0.1", null)).Succeeded);
+        Assert.False((await _tickets.RedeemAsync(ofSession.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.True((await _tickets.RedeemAsync(ofOtherSession.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
     }
 
     [Fact]
@@ -209,12 +289,12 @@ public sealed class TicketServiceTests
 
         await _store.RevokeUserAsync("alice");
 
-        Assert.False((await _tickets.RedeemAsync(alices.Ticket, "127.0.0.1", null)).Succeeded);
-        Assert.True((await _tickets.RedeemAsync(bobs.Ticket, "127.0.0.1", null)).Succeeded);
+        Assert.False((await _tickets.RedeemAsync(alices.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.True((await _tickets.RedeemAsync(bobs.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
     }
 
-    private static TicketGrant Grant(string clientIp = "127.0.0.1", string? origin = null, string? sessionKey = null) =>
-        new("alice", ["general", "ops"], clientIp, origin, sessionKey);
+    private static TicketGrant Grant(string clientIp = "127.0.0.1", string? origin = null, string? sessionKey = null, string? userAgent = null) =>
+        new("alice", ["general", "ops"], clientIp, origin, sessionKey, userAgent);
 
     private sealed class CountingTicketStore(ITicketStore inner) : ITicketStore
     {

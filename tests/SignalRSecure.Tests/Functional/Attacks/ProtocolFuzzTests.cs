@@ -78,7 +78,8 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
             }
             catch (Exception ex)
             {
-                throw new InvalidOperationException($"Fuzz case {i} of seed {seed} failed; frame: {JsonSerializer.Serialize(frame)}", ex);
+                var errors = string.Join(Environment.NewLine, server.Logs.Records.Where(record => record.Level >= LogLevel.Warning && record.EventId.Name != "PreAuthenticationViolation").Select(record => $"{record.Category} {record.EventId.Name}: {record.Message} {record.Exception}"));
+                throw new InvalidOperationException($"Fuzz case {i} of seed {seed} failed; frame: {JsonSerializer.Serialize(frame)}; server warnings and errors:{Environment.NewLine}{errors}", ex);
             }
         }
 
