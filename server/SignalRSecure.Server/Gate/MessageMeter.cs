@@ -55,7 +55,9 @@ internal struct MessageMeter
             return;
         }
 
-        _examined = _returned.Length - _returned.GetOffset(consumed);
+        // GetOffset counts from the start of the underlying memory (or of the first segment ever written), not from the
+        // start of this sequence, so the start's own offset is taken off.
+        _examined = _returned.Length - (_returned.GetOffset(consumed) - _returned.GetOffset(_returned.Start));
         _returned = default;
         _awaitingAdvance = false;
     }

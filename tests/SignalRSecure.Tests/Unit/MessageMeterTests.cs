@@ -34,6 +34,34 @@ public sealed class MessageMeterTests
     }
 
     [Fact]
+    public void Measure_BufferNotAtTheStartOfItsMemory_CountsTheRereadBytesOnce()
+    {
+        // A pipe hands out slices of its segments: the buffer rarely starts at offset 0 of the memory.
+        var meter = new MessageMeter();
+        var memory = Encoding.UTF8.GetBytes($"0123456789a{Separator}par");
+        var first = new ReadOnlySequence<byte>(memory, 10, memory.Length - 10);
+        Assert.Equal(1, meter.Measure(first, 100, out _));
+
+        meter.Advanced(first.GetPosition(2));
+
+        Assert.Equal(1, meter.Measure(Sequence($"partial{Separator}"), 100, out var oversized));
+        Assert.False(oversized);
+    }
+
+    [Fact]
+    public void Measure_SegmentsWithARunningIndex_CountTheRereadBytesOnce()
+    {
+        var meter = new MessageMeter();
+        var first = Sequence(runningIndex: 5_000, "xx" + "a" + Separator + "b", "c" + Separator + "par");
+        var fromThirdByte = first.Slice(2);
+        Assert.Equal(2, meter.Measure(fromThirdByte, 100, out _));
+
+        meter.Advanced(fromThirdByte.GetPosition(5));
+
+        Assert.Equal(1, meter.Measure(Sequence($"partial{Separator}"), 100, out _));
+    }
+
+    [Fact]
     public void Measure_NothingConsumed_CountsOnlyTheNewBytes()
     {
         var meter = new MessageMeter();
@@ -93,14 +121,16 @@ public sealed class MessageMeterTests
         Assert.True(late);
     }
 
-    private static ReadOnlySequence<byte> Sequence(params string[] segments)
+    private static ReadOnlySequence<byte> Sequence(params string[] segments) => Sequence(runningIndex: 0, segments);
+
+    private static ReadOnlySequence<byte> Sequence(long runningIndex, params string[] segments)
     {
         if (segments.Length == 1)
         {
             return new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(segments[0]));
         }
 
-        var first = new Segment(Encoding.UTF8.GetBytes(segments[0]), 0);
+        var first = new Segment(Encoding.UTF8.GetBytes(segments[0]), runningIndex);
         var last = first;
         foreach (var text in segments.Skip(1))
         {
