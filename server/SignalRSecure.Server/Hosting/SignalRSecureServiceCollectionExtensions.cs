@@ -68,6 +68,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<AuthenticationFailureLimiter>();
         services.AddSingleton<TicketService>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<PasswordVerificationBudget>();
         services.AddSingleton<GateKeeper>();
         services.AddSingleton<SecureHubFilter>();
         services.AddSingleton<GateConnectionMiddleware>();
