@@ -77,7 +77,7 @@ export class AuthSession {
    * @param {string} username The user name.
    * @param {string} password The password; sent in the body only.
    * @returns {Promise<LoginResult>} The user and the groups the user may join.
-   * @throws {AuthRequestError} 401 `invalid credentials`, 429 with `retryAfter`, or no answer.
+   * @throws {AuthRequestError} 401 `invalid credentials`, 429 or 503 `server busy` with `retryAfter`, or no answer.
    */
   async login(username, password) {
     const account = /** @type {LoginResult} */ (await this.#post(SecureEndpoints.Login, { username, password }));

@@ -27,7 +27,8 @@ export const ChatClientMethods = Object.freeze({
 });
 
 /**
- * The paths and the request header of the server (SecureEndpoints.cs).
+ * The paths, the request header and the busy error of the server (SecureEndpoints.cs). `ServerBusy` is the `error`
+ * of a 503 from `Login`: retryable after `Retry-After`.
  * @readonly
  */
 export const SecureEndpoints = Object.freeze({
@@ -38,6 +39,7 @@ export const SecureEndpoints = Object.freeze({
   Health: '/healthz',
   RequestHeader: 'X-SignalRSecure',
   RequestHeaderValue: '1',
+  ServerBusy: 'server busy',
 });
 
 // The one table of close reasons (CloseReasons.cs): the constant's name, the text on the wire, and whether a client

@@ -19,7 +19,7 @@ export declare const ChatClientMethods: Readonly<{
   UserLeft: 'UserLeft';
 }>;
 
-/** The paths and the request header of the server (SecureEndpoints.cs). */
+/** The paths, the request header and the busy error of the server (SecureEndpoints.cs). */
 export declare const SecureEndpoints: Readonly<{
   ChatHub: '/hubs/chat';
   Login: '/auth/login';
@@ -28,6 +28,8 @@ export declare const SecureEndpoints: Readonly<{
   Health: '/healthz';
   RequestHeader: 'X-SignalRSecure';
   RequestHeaderValue: '1';
+  /** The `error` of a 503 from `Login`: every password verification is busy; retry after `Retry-After`. */
+  ServerBusy: 'server busy';
 }>;
 
 /** Why the server closed a hub connection (CloseReasons.cs). */

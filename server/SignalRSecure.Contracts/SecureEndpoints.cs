@@ -32,4 +32,10 @@ public static class SecureEndpoints
 
     /// <summary>The value of <see cref="RequestHeader"/>.</summary>
     public const string RequestHeaderValue = "1";
+
+    /// <summary>
+    /// The error of a 503 from <see cref="Login"/> (<c>{"error":"server busy"}</c>, the same for every caller): every
+    /// password verification thread is busy and their queue is full. Retryable after the response's <c>Retry-After</c>.
+    /// </summary>
+    public const string ServerBusy = "server busy";
 }

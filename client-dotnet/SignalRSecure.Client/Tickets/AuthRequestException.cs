@@ -19,6 +19,12 @@ public enum AuthRequestFailure
 
     /// <summary>Any other status, such as a 5xx from a server in trouble.</summary>
     Unexpected,
+
+    /// <summary>
+    /// 503 <c>server busy</c> from <c>/auth/login</c>: every password verification on the server is taken; see
+    /// <see cref="AuthRequestException.RetryAfter"/>.
+    /// </summary>
+    ServerBusy,
 }
 
 /// <summary>
@@ -46,7 +52,7 @@ public sealed class AuthRequestException : Exception
     /// <summary>What the status means for the endpoint.</summary>
     public AuthRequestFailure Failure { get; }
 
-    /// <summary>How long the server asked to wait before trying again (429), if it said.</summary>
+    /// <summary>How long the server asked to wait before trying again (429, 503), if it said.</summary>
     public TimeSpan? RetryAfter { get; }
 
     /// <summary>Whether the same request may succeed later: rate limited, or a server error (5xx).</summary>
@@ -60,6 +66,7 @@ public sealed class AuthRequestException : Exception
             AuthRequestFailure.NotSignedIn => "not signed in",
             AuthRequestFailure.Forbidden => "forbidden",
             AuthRequestFailure.RateLimited => retryAfter is { } wait ? $"rate limited, retry after {wait.TotalSeconds:0} s" : "rate limited",
+            AuthRequestFailure.ServerBusy => retryAfter is { } wait ? $"server busy, retry after {wait.TotalSeconds:0} s" : "server busy",
             _ => "unexpected answer",
         };
         return $"POST {path} failed with {(int)statusCode}: {what}.";

@@ -62,7 +62,7 @@ public sealed class CookieTicketSource : IDisposable
     /// </param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The user and the groups the user may join.</returns>
-    /// <exception cref="AuthRequestException"><see cref="AuthRequestFailure.InvalidCredentials"/>, <see cref="AuthRequestFailure.RateLimited"/> or another refusal.</exception>
+    /// <exception cref="AuthRequestException"><see cref="AuthRequestFailure.InvalidCredentials"/>, <see cref="AuthRequestFailure.RateLimited"/>, <see cref="AuthRequestFailure.ServerBusy"/> or another refusal.</exception>
     public async Task<LoginResponse> SignInAsync(string username, string password, bool keepCredentials = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(username);
@@ -127,6 +127,7 @@ public sealed class CookieTicketSource : IDisposable
             HttpStatusCode.Unauthorized => AuthRequestFailure.NotSignedIn,
             HttpStatusCode.Forbidden => AuthRequestFailure.Forbidden,
             HttpStatusCode.TooManyRequests => AuthRequestFailure.RateLimited,
+            HttpStatusCode.ServiceUnavailable when path == SecureEndpoints.Login => AuthRequestFailure.ServerBusy,
             _ => AuthRequestFailure.Unexpected,
         };
         throw new AuthRequestException(path, response.StatusCode, failure, RetryAfter(response.Headers.RetryAfter));

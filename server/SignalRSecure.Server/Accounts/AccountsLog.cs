@@ -33,4 +33,8 @@ internal static partial class AccountsLog
     [LoggerMessage(EventId = 207, EventName = "IssuerKeyRejected", Level = LogLevel.Warning,
         Message = "Request to {Path} from {RemoteIp} refused: wrong issuer key")]
     public static partial void IssuerKeyRejected(ILogger logger, string path, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 208, EventName = "LoginVerificationRefused", Level = LogLevel.Warning,
+        Message = "Sign-in from {RemoteIp} refused: every password verification thread is busy and the queue is full")]
+    public static partial void LoginVerificationRefused(ILogger logger, IPAddress? remoteIp);
 }

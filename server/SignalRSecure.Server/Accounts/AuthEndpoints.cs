@@ -30,8 +30,8 @@ internal sealed class AuthEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task LoginAsync(
-        HttpContext context, IUserDirectory users, ISessionStore sessions, LoginThrottle throttle,
-        IOptions<LoginOptions> options, TimeProvider time, ILogger<AuthEndpoints> logger)
+        HttpContext context, IUserDirectory users, ISessionStore sessions, LoginThrottle throttle, PasswordVerificationBudget budget,
+        SecureHubMetrics metrics, IOptions<LoginOptions> options, TimeProvider time, ILogger<AuthEndpoints> logger)
     {
         var request = await ReadBodyAsync<LoginRequest>(context);
         if (request is null)
@@ -49,7 +49,19 @@ internal sealed class AuthEndpoints
             return;
         }
 
-        var account = await users.VerifyAsync(request.Username, request.Password, context.RequestAborted);
+        // The whole directory call runs in the budget, so that a directory of the app's own is bounded the same way.
+        if (!budget.TryEnqueue(
+                cancellationToken => users.VerifyAsync(request.Username, request.Password, cancellationToken),
+                context.RequestAborted, out var verification, out var wait))
+        {
+            metrics.RateLimited("login-verification");
+            AccountsLog.LoginVerificationRefused(logger, remoteIp);
+            context.Response.Headers.RetryAfter = Seconds(wait);
+            await ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, SecureEndpoints.ServerBusy);
+            return;
+        }
+
+        var account = await verification;
         if (account is null)
         {
             AccountsLog.LoginFailed(logger, LogText.Sanitize(request.Username), remoteIp);

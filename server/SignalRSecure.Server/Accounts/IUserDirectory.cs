@@ -7,6 +7,12 @@ public interface IUserDirectory
     /// Returns the account when <paramref name="password"/> is the password of <paramref name="username"/>, otherwise
     /// null, taking about the same time whether or not the user exists.
     /// </summary>
+    /// <remarks>
+    /// <c>/auth/login</c> calls it on one of the password verification threads
+    /// (<see cref="LoginOptions.MaxConcurrentVerifications"/>, never a thread-pool thread), so CPU-bound work such as
+    /// PBKDF2 belongs here as it is. An implementation that completes asynchronously holds its thread until it is done:
+    /// the budget bounds slow directories too.
+    /// </remarks>
     ValueTask<UserAccount?> VerifyAsync(string? username, string? password, CancellationToken cancellationToken = default);
 }
 

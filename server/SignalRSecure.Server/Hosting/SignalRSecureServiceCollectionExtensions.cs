@@ -70,6 +70,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<UserBudgets>();
         services.AddSingleton<TicketService>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<PasswordVerificationBudget>();
         services.AddSingleton<GateKeeper>();
         services.AddSingleton<SecureHubFilter>();
         services.AddSingleton<GateConnectionMiddleware>();

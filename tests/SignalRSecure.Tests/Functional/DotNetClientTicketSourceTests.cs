@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using SignalRSecure.Client;
+using SignalRSecure.Server.Accounts;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional;
@@ -45,6 +47,35 @@ public sealed class DotNetClientTicketSourceTests
         Assert.True(error.IsRetryable);
         Assert.True(error.RetryAfter > TimeSpan.Zero);
         Assert.DoesNotContain(SecureServer.Alice.Password, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignInAsync_WhileEveryVerificationIsBusy_ThrowsServerBusyWithRetryAfter()
+    {
+        // One verification thread, no queue, and an app's own directory that holds it: the budget bounds it too.
+        var directory = new HeldUserDirectory();
+        await using var server = await SecureServer.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["SignalRSecure:Login:MaxConcurrentVerifications"] = "1",
+                ["SignalRSecure:Login:VerificationQueueLimit"] = "0",
+            },
+            services => services.AddSingleton<IUserDirectory>(directory));
+        using var first = new CookieTicketSource(server.BaseAddress);
+        using var second = new CookieTicketSource(server.BaseAddress);
+        var held = first.SignInAsync(SecureServer.Alice.Name, SecureServer.Alice.Password);
+        await directory.Entered.Task.WaitAsync(Timeout);
+
+        var error = await Assert.ThrowsAsync<AuthRequestException>(() => second.SignInAsync(SecureServer.Bob.Name, SecureServer.Bob.Password).WaitAsync(Timeout));
+
+        Assert.Equal((AuthRequestFailure.ServerBusy, HttpStatusCode.ServiceUnavailable), (error.Failure, error.StatusCode));
+        Assert.True(error.IsRetryable);
+        Assert.True(error.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(SecureServer.Bob.Password, error.ToString(), StringComparison.Ordinal);
+        Assert.Single(server.Logs.WithEvent("LoginVerificationRefused"));
+        Assert.Equal(1, directory.Calls);
+        directory.Release.TrySetResult();
+        Assert.Equal(SecureServer.Alice.Name, (await held.WaitAsync(Timeout)).User);
     }
 
     [Fact]
@@ -99,5 +130,25 @@ public sealed class DotNetClientTicketSourceTests
 
         Assert.Equal("bob", login.User);
         Assert.Equal("bob", authentication.User);
+    }
+
+    /// <summary>A directory of an app's own that holds each verification until released.</summary>
+    private sealed class HeldUserDirectory : IUserDirectory
+    {
+        private int _calls;
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public async ValueTask<UserAccount?> VerifyAsync(string? username, string? password, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _calls);
+            Entered.TrySetResult();
+            await Release.Task.WaitAsync(Timeout, cancellationToken);
+            return new UserAccount { Name = username!, Groups = ["general"] };
+        }
     }
 }
