@@ -4,7 +4,7 @@ using SignalRSecure.Client;
 namespace SignalRSecure.ChatConsole.Commands;
 
 /// <summary>Runs the user's commands on the hub and prints their outcome.</summary>
-internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
+internal sealed class CommandRunner(SecureHubClient client, TextWriter output, ChatPrinter printer)
 {
     /// <summary>Runs <paramref name="command"/>; false when the user asked to quit.</summary>
     public async Task<bool> RunAsync(ChatCommand command, CancellationToken cancellationToken)
@@ -19,7 +19,11 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
                     await client.BroadcastAsync(text, cancellationToken);
                     break;
                 case JoinGroup(var group):
-                    await client.JoinGroupAsync(group, cancellationToken);
+                    using (printer.ExpectOwnJoin(group))
+                    {
+                        await client.JoinGroupAsync(group, cancellationToken);
+                    }
+
                     output.WriteLine($"* you joined {SafeText.Clean(group)}");
                     break;
                 case LeaveGroup(var group):
@@ -38,6 +42,9 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
                     break;
                 case ShowHelp:
                     output.WriteLine(ChatCommand.Help);
+                    break;
+                case InvalidGroupName(var name):
+                    output.WriteLine($"! invalid group name: {SafeText.Clean(name)} (group names are {GroupName.Rule})");
                     break;
                 case Invalid(var name):
                     output.WriteLine($"! unknown command or missing argument: {SafeText.Clean(name)} (type /help)");
