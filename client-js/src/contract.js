@@ -64,8 +64,8 @@ const closeReasonTable = [
  * @type {Readonly<{
  *   AuthenticationFailed: 'authentication failed', AuthenticationRequired: 'authentication required',
  *   AuthenticationTimeout: 'authentication timeout', SessionExpired: 'session expired', LoggedOut: 'logged out',
- *   Revoked: 'revoked', RateLimited: 'rate limited', MessageTooLarge: 'message too large' }>}
- *   Revoked: 'revoked', RateLimited: 'rate limited', TooManyConnections: 'too many connections' }>}
+ *   Revoked: 'revoked', RateLimited: 'rate limited', MessageTooLarge: 'message too large',
+ *   TooManyConnections: 'too many connections' }>}
  */
 export const CloseReasons = /** @type {any} */ (Object.freeze(Object.fromEntries(closeReasonTable.map(([name, text]) => [name, text]))));
 
