@@ -6,6 +6,8 @@ namespace SignalRSecure.ChatConsole.Commands;
 /// <summary>Runs the user's commands on the hub and prints their outcome.</summary>
 internal sealed class CommandRunner(SecureHubClient client, TextWriter output, ChatPrinter printer)
 {
+    private static readonly TimeSpan AnnouncementWait = TimeSpan.FromSeconds(2);
+
     /// <summary>Runs <paramref name="command"/>; false when the user asked to quit.</summary>
     public async Task<bool> RunAsync(ChatCommand command, CancellationToken cancellationToken)
     {
@@ -19,11 +21,7 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output, C
                     await client.BroadcastAsync(text, cancellationToken);
                     break;
                 case JoinGroup(var group):
-                    using (printer.ExpectOwnJoin(group))
-                    {
-                        await client.JoinGroupAsync(group, cancellationToken);
-                    }
-
+                    await JoinAsync(group, cancellationToken);
                     output.WriteLine($"* you joined {SafeText.Clean(group)}");
                     break;
                 case LeaveGroup(var group):
@@ -61,5 +59,29 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output, C
         }
 
         return true;
+    }
+
+    private async Task JoinAsync(string group, CancellationToken cancellationToken)
+    {
+        if (client.JoinedGroups.Contains(group, StringComparer.Ordinal))
+        {
+            // Already a member: the server answers without announcing anything.
+            await client.JoinGroupAsync(group, cancellationToken);
+            return;
+        }
+
+        using var join = printer.ExpectOwnJoin(group);
+        await client.JoinGroupAsync(group, cancellationToken);
+        try
+        {
+            // The server sent the announcement before its answer, but SignalR's client runs event handlers on a loop of
+            // their own, which may not have reached it yet: wait for it, briefly, so that it is not printed later as
+            // somebody's join.
+            await join.Announced.Task.WaitAsync(AnnouncementWait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // A connection that dropped right after the answer: the reconnect rejoins quietly.
+        }
     }
 }

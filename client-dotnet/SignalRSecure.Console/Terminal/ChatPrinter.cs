@@ -7,7 +7,7 @@ namespace SignalRSecure.ChatConsole.Terminal;
 /// <summary>Prints what arrives from the hub, as plain text with other users' control characters removed.</summary>
 internal sealed class ChatPrinter(TextWriter output)
 {
-    private readonly ConcurrentDictionary<string, int> _ownJoins = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OwnJoin> _ownJoins = new(StringComparer.Ordinal);
     private volatile bool _reconnecting;
 
     /// <summary>Completes when the client has closed for good, with why.</summary>
@@ -30,21 +30,34 @@ internal sealed class ChatPrinter(TextWriter output)
     }
 
     /// <summary>
-    /// Marks a join of <paramref name="group"/> by this console as under way until the result is disposed: the server
-    /// announces it to the group, this connection included, before it answers, and the console says "you joined" itself.
-    /// Commands run one at a time, so one mark per group is enough.
+    /// Marks a join of <paramref name="group"/> by this console as under way until the result is disposed. The server
+    /// announces a join to the group, this connection included, before it answers; the console says "you joined"
+    /// itself, so that announcement is not printed. Commands run one at a time, so one mark per group is enough.
     /// </summary>
-    public IDisposable ExpectOwnJoin(string group)
+    public OwnJoin ExpectOwnJoin(string group)
     {
-        _ownJoins[group] = 0;
-        return new OwnJoin(this, group);
+        var join = new OwnJoin(this, group);
+        _ownJoins[group] = join;
+        return join;
     }
 
     // The announcement of this connection's own join (a /join under way, or the rejoins of a reconnect, which happen
     // before the client is authenticated again); another session of the same user joining is still shown.
-    private bool IsOwnJoin(SecureHubClient client, GroupPresence presence) =>
-        string.Equals(presence.User, client.User, StringComparison.Ordinal)
-        && (_reconnecting || _ownJoins.TryRemove(presence.Group, out _));
+    private bool IsOwnJoin(SecureHubClient client, GroupPresence presence)
+    {
+        if (!string.Equals(presence.User, client.User, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (_ownJoins.TryRemove(presence.Group, out var join))
+        {
+            join.Announced.TrySetResult();
+            return true;
+        }
+
+        return _reconnecting;
+    }
 
     private void OnStateChanged(SecureHubStateChange change)
     {
@@ -69,9 +82,13 @@ internal sealed class ChatPrinter(TextWriter output)
         }
     }
 
-    private sealed class OwnJoin(ChatPrinter printer, string group) : IDisposable
+    /// <summary>A join of this console's, whose announcement is not printed.</summary>
+    internal sealed class OwnJoin(ChatPrinter printer, string group) : IDisposable
     {
+        /// <summary>Completes when the server's announcement of the join has arrived.</summary>
+        public TaskCompletionSource Announced { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         // Already a member, or refused: no announcement came to take the mark.
-        public void Dispose() => printer._ownJoins.TryRemove(group, out _);
+        public void Dispose() => printer._ownJoins.TryRemove(KeyValuePair.Create(group, this));
     }
 }
