@@ -23,6 +23,28 @@ internal static class ChatApp
             return BadUsage;
         }
 
+        if (arguments.Help)
+        {
+            await Console.Out.WriteLineAsync($"{ChatArguments.Usage}\n\n{ChatArguments.Description}");
+            return Succeeded;
+        }
+
+        string? problem;
+        try
+        {
+            problem = await ServerCheck.FindProblemAsync(arguments.ServerUrl, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return Succeeded;
+        }
+
+        if (problem is not null)
+        {
+            await Console.Error.WriteLineAsync($"Cannot reach the server at {arguments.ServerUrl}: {problem}");
+            return Failed;
+        }
+
         var user = arguments.User ?? ReadUser();
         var password = user is null ? null : PasswordPrompt.Read($"Password for {user}: ");
         if (user is null || password is null)
@@ -38,7 +60,7 @@ internal static class ChatApp
         }
         catch (Exception ex) when (ex is AuthRequestException or HttpRequestException or TaskCanceledException)
         {
-            await Console.Error.WriteLineAsync($"Sign-in failed: {ex.Message}");
+            await Console.Error.WriteLineAsync($"Sign-in failed: {ErrorText.Describe(ex)}");
             return Failed;
         }
 
@@ -56,11 +78,11 @@ internal static class ChatApp
         }
         catch (Exception ex) when (ex is SecureHubClosedException or AuthRequestException or HttpRequestException or WebSocketException or TimeoutException)
         {
-            await Console.Error.WriteLineAsync($"Connecting failed: {ex.Message}");
+            await Console.Error.WriteLineAsync($"Connecting failed: {ErrorText.Describe(ex)}");
             return Failed;
         }
 
-        await RunCommandsAsync(new CommandRunner(client, Console.Out), printer, stop);
+        await RunCommandsAsync(new CommandRunner(client, Console.Out, printer), printer, stop);
         await client.StopAsync(CancellationToken.None);
         return printer.Closed.Task is { IsCompleted: true, Result.Error: not null } ? Failed : Succeeded;
     }

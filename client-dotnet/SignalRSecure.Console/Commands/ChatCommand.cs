@@ -31,9 +31,12 @@ internal abstract record ChatCommand
         var (group, text) = SplitGroup(rest);
         return parts[0] switch
         {
-            "/join" when group is not null && text is null => new JoinGroup(group),
-            "/leave" when group is not null && text is null => new LeaveGroup(group),
-            "/who" when group is not null && text is null => new ListMembers(group),
+            // The whole rest is the name: "/join bad name!" names an invalid group, not the group "bad" and a text.
+            "/join" or "/leave" or "/who" when rest.Length > 0 && !GroupName.IsValid(rest) => new InvalidGroupName(rest),
+            "/to" when group is not null && text is not null && !GroupName.IsValid(group) => new InvalidGroupName(group),
+            "/join" when rest.Length > 0 => new JoinGroup(rest),
+            "/leave" when rest.Length > 0 => new LeaveGroup(rest),
+            "/who" when rest.Length > 0 => new ListMembers(rest),
             "/to" when group is not null && text is not null => new SendToGroup(group, text),
             "/echo" when rest.Length > 0 => new Echo(rest),
             "/quit" or "/exit" => new Quit(),
@@ -66,6 +69,9 @@ internal sealed record Quit : ChatCommand;
 internal sealed record ShowHelp : ChatCommand;
 
 internal sealed record Nothing : ChatCommand;
+
+/// <summary>A group command whose group name breaks the server's rule (<see cref="GroupName"/>).</summary>
+internal sealed record InvalidGroupName(string Name) : ChatCommand;
 
 /// <summary>A slash command that does not exist or lacks its arguments.</summary>
 internal sealed record Invalid(string Command) : ChatCommand;

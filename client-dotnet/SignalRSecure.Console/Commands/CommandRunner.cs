@@ -4,8 +4,10 @@ using SignalRSecure.Client;
 namespace SignalRSecure.ChatConsole.Commands;
 
 /// <summary>Runs the user's commands on the hub and prints their outcome.</summary>
-internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
+internal sealed class CommandRunner(SecureHubClient client, TextWriter output, ChatPrinter printer)
 {
+    private static readonly TimeSpan AnnouncementWait = TimeSpan.FromSeconds(2);
+
     /// <summary>Runs <paramref name="command"/>; false when the user asked to quit.</summary>
     public async Task<bool> RunAsync(ChatCommand command, CancellationToken cancellationToken)
     {
@@ -19,7 +21,7 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
                     await client.BroadcastAsync(text, cancellationToken);
                     break;
                 case JoinGroup(var group):
-                    await client.JoinGroupAsync(group, cancellationToken);
+                    await JoinAsync(group, cancellationToken);
                     output.WriteLine($"* you joined {SafeText.Clean(group)}");
                     break;
                 case LeaveGroup(var group):
@@ -39,6 +41,9 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
                 case ShowHelp:
                     output.WriteLine(ChatCommand.Help);
                     break;
+                case InvalidGroupName(var name):
+                    output.WriteLine($"! invalid group name: {SafeText.Clean(name)} (group names are {GroupName.Rule})");
+                    break;
                 case Invalid(var name):
                     output.WriteLine($"! unknown command or missing argument: {SafeText.Clean(name)} (type /help)");
                     break;
@@ -54,5 +59,29 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output)
         }
 
         return true;
+    }
+
+    private async Task JoinAsync(string group, CancellationToken cancellationToken)
+    {
+        if (client.JoinedGroups.Contains(group, StringComparer.Ordinal))
+        {
+            // Already a member: the server answers without announcing anything.
+            await client.JoinGroupAsync(group, cancellationToken);
+            return;
+        }
+
+        using var join = printer.ExpectOwnJoin(group);
+        await client.JoinGroupAsync(group, cancellationToken);
+        try
+        {
+            // The server sent the announcement before its answer, but SignalR's client runs event handlers on a loop of
+            // their own, which may not have reached it yet: wait for it, briefly, so that it is not printed later as
+            // somebody's join.
+            await join.Announced.Task.WaitAsync(AnnouncementWait, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // A connection that dropped right after the answer: the reconnect rejoins quietly.
+        }
     }
 }

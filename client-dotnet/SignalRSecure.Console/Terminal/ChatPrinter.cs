@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
 
@@ -6,7 +7,8 @@ namespace SignalRSecure.ChatConsole.Terminal;
 /// <summary>Prints what arrives from the hub, as plain text with other users' control characters removed.</summary>
 internal sealed class ChatPrinter(TextWriter output)
 {
-    private bool _reconnecting;
+    private readonly ConcurrentDictionary<string, OwnJoin> _ownJoins = new(StringComparer.Ordinal);
+    private volatile bool _reconnecting;
 
     /// <summary>Completes when the client has closed for good, with why.</summary>
     public TaskCompletionSource<SecureHubStateChange> Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -16,9 +18,45 @@ internal sealed class ChatPrinter(TextWriter output)
         client.MessageReceived += (_, message) => output.WriteLine(message.Group is null
             ? $"<{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}"
             : $"[{SafeText.Clean(message.Group)}] <{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}");
-        client.UserJoined += (_, presence) => output.WriteLine($"* {SafeText.Clean(presence.User)} joined {SafeText.Clean(presence.Group)}");
+        client.UserJoined += (_, presence) =>
+        {
+            if (!IsOwnJoin(client, presence))
+            {
+                output.WriteLine($"* {SafeText.Clean(presence.User)} joined {SafeText.Clean(presence.Group)}");
+            }
+        };
         client.UserLeft += (_, presence) => output.WriteLine($"* {SafeText.Clean(presence.User)} left {SafeText.Clean(presence.Group)}");
         client.StateChanged += (_, change) => OnStateChanged(change);
+    }
+
+    /// <summary>
+    /// Marks a join of <paramref name="group"/> by this console as under way until the result is disposed. The server
+    /// announces a join to the group, this connection included, before it answers; the console says "you joined"
+    /// itself, so that announcement is not printed. Commands run one at a time, so one mark per group is enough.
+    /// </summary>
+    public OwnJoin ExpectOwnJoin(string group)
+    {
+        var join = new OwnJoin(this, group);
+        _ownJoins[group] = join;
+        return join;
+    }
+
+    // The announcement of this connection's own join (a /join under way, or the rejoins of a reconnect, which happen
+    // before the client is authenticated again); another session of the same user joining is still shown.
+    private bool IsOwnJoin(SecureHubClient client, GroupPresence presence)
+    {
+        if (!string.Equals(presence.User, client.User, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (_ownJoins.TryRemove(presence.Group, out var join))
+        {
+            join.Announced.TrySetResult();
+            return true;
+        }
+
+        return _reconnecting;
     }
 
     private void OnStateChanged(SecureHubStateChange change)
@@ -42,5 +80,15 @@ internal sealed class ChatPrinter(TextWriter output)
                 Closed.TrySetResult(change);
                 break;
         }
+    }
+
+    /// <summary>A join of this console's, whose announcement is not printed.</summary>
+    internal sealed class OwnJoin(ChatPrinter printer, string group) : IDisposable
+    {
+        /// <summary>Completes when the server's announcement of the join has arrived.</summary>
+        public TaskCompletionSource Announced { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Already a member, or refused: no announcement came to take the mark.
+        public void Dispose() => printer._ownJoins.TryRemove(KeyValuePair.Create(group, this));
     }
 }

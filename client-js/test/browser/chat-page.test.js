@@ -74,6 +74,23 @@ async function say(page, label, text) {
 }
 
 /**
+ * The header's height in pixels, which must not change with the connection's state.
+ * @param {import('playwright-core').Page} page
+ */
+async function headerHeight(page) {
+  const box = await page.locator('header.topbar').boundingBox();
+  return box?.height ?? -1;
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {string} text
+ */
+function events(page, text) {
+  return page.locator('.messages .event', { hasText: text });
+}
+
+/**
  * @param {import('playwright-core').Page} page
  * @param {string} text
  */
@@ -109,7 +126,7 @@ describe('the chat page in Chromium', () => {
     assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(headers['referrer-policy'], 'no-referrer');
-    assert.equal(await page.getByText('Signed in as').textContent(), 'Signed in as alice');
+    assert.equal(await page.locator('.account-name').textContent(), 'Signed in as alice');
   });
 
   it('lets alice and bob join general, see who is online and exchange messages both ways', async (t) => {
@@ -197,23 +214,56 @@ describe('the chat page in Chromium', () => {
     await screenshot(second, '08-signed-out');
 
     assert.match(await closed.textContent() ?? '', /The server closed the connection: “logged out”/);
+    assert.equal(await first.locator('.account-name').textContent(), 'Was signed in as alice');
     assert.equal(await first.getByLabel('Message to # general').isDisabled(), true);
     assert.equal(await second.getByRole('button', { name: 'Sign in' }).isVisible(), true);
   });
 
-  it('is usable at phone width without sideways scrolling', async (t) => {
-    const alice = (await openChat(t, server, { viewport: { width: 390, height: 844 } })).page;
-    await screenshot(alice, '09-phone-sign-in');
+  it('shows a join by the same user in another window as that window\'s, and this window\'s own join once', async (t) => {
+    const { context, page: first } = await openChat(t, server);
+    await signIn(first, 'alice');
+    await join(first, 'general');
+    const second = await context.newPage();
+    second.setDefaultTimeout(actionTimeout);
+    watchConsole(t, second);
+    await second.goto(server.url);
+    await signIn(second, 'alice');
+
+    await join(second, 'general');
+    await events(first, 'alice (you, in another window) joined general.').waitFor();
+    await events(second, 'You joined general.').waitFor();
+    await screenshot(first, '09-same-user-other-window-joined');
+
+    assert.equal(await events(first, 'You joined general.').count(), 1);
+    assert.equal(await events(second, 'You joined general.').count(), 1);
+    assert.equal(await events(second, 'another window').count(), 0);
+  });
+
+  it('is usable at phone width without sideways scrolling, with the groups above the conversation', async (t) => {
+    const viewport = { width: 390, height: 844 };
+    const alice = (await openChat(t, server, { viewport })).page;
+    await screenshot(alice, '10-phone-sign-in');
+    const signedOutHeader = await headerHeight(alice);
     await signIn(alice, 'alice');
+    const toggle = alice.getByRole('button', { name: 'Groups you may join' });
+    const toggleBox = await toggle.boundingBox();
+    const conversationBox = await alice.locator('.conversation').boundingBox();
+    await toggle.click();
     await join(alice, 'general');
+    const joinOpsBox = await alice.getByRole('button', { name: 'Join ops' }).boundingBox();
     await say(alice, 'Message to # general', 'Typed on a phone, with a long word: Donaudampfschifffahrtsgesellschaftskapitän.');
 
     await alice.evaluate(() => window.scrollTo(0, 0));
-    await screenshot(alice, '10-phone-chat');
-    await screenshot(alice, '11-phone-chat-full', { fullPage: true });
+    await screenshot(alice, '11-phone-chat');
+    await screenshot(alice, '12-phone-chat-full', { fullPage: true });
     const overflow = await alice.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+    assert.equal(await headerHeight(alice), signedOutHeader);
+    assert.ok(toggleBox && conversationBox && toggleBox.y + toggleBox.height <= conversationBox.y,
+      'the groups panel is above the conversation');
+    assert.ok(joinOpsBox && joinOpsBox.y + joinOpsBox.height <= viewport.height,
+      `the unfolded groups are on the first screen (Join ops at y=${joinOpsBox?.y})`);
   });
 
   it('keeps a page from another origin from getting a ticket or an authenticated connection', async (t) => {
@@ -246,7 +296,7 @@ describe('the chat page in Chromium', () => {
       out.textContent = `ticket request: ${JSON.stringify(ticketError)}\nhub connection: ${JSON.stringify(startError)}\nstate: ${client.state}`;
       return { ticketError, startError, state: client.state };
     }, { serverUrl: server.url, ticket: stolenTicket });
-    await screenshot(page, '12-foreign-origin-refused');
+    await screenshot(page, '13-foreign-origin-refused');
 
     assert.deepEqual(outcome.ticketError, { name: 'AuthRequestError', status: 0 });
     assert.deepEqual(outcome.startError, { name: 'HubClosedError', reason: null });
@@ -285,7 +335,7 @@ describe('the chat page when the server pushes back', () => {
 
     const alert = bob.getByRole('alert').filter({ hasText: 'Not sent' });
     await alert.waitFor();
-    await screenshot(bob, '13-rate-limited');
+    await screenshot(bob, '14-rate-limited');
 
     assert.match(await alert.textContent() ?? '', /Slow down/);
     assert.equal(await bob.locator('#status').textContent(), 'Connected');
@@ -297,18 +347,31 @@ describe('the chat page when the server pushes back', () => {
       // While the server is down the ticket request and the WebSocket fail; after it, the old cookie gets 401.
       expectedConsoleErrors: [/Failed to load resource/, /WebSocket connection to .* failed/],
     })).page;
+    const signedOutHeader = await headerHeight(alice);
     await signIn(alice, 'alice');
+    const connectedHeader = await headerHeight(alice);
 
     await server.kill();
     await alice.getByRole('status').filter({ hasText: /^Reconnecting/ }).waitFor();
     await alice.getByRole('alert').filter({ hasText: 'The connection was lost. Reconnecting…' }).waitFor();
-    await screenshot(alice, '14-reconnecting');
+    await screenshot(alice, '15-reconnecting');
+    const reconnecting = {
+      header: await headerHeight(alice),
+      account: await alice.locator('.account-name').textContent(),
+      send: await alice.getByRole('button', { name: 'Send' }).isDisabled(),
+      composer: await alice.getByLabel('Message to everyone').isDisabled(),
+    };
     await server.relaunch();
     const closed = alice.getByRole('alert').filter({ hasText: 'Disconnected' });
     await closed.waitFor({ timeout: 30_000 });
-    await screenshot(alice, '15-session-gone-after-restart');
+    await screenshot(alice, '16-session-gone-after-restart');
 
     assert.match(await closed.textContent() ?? '', /Your sign-in session has ended\. Sign in again\./);
     assert.equal(await alice.locator('#status').textContent(), 'Disconnected');
+    assert.deepEqual(reconnecting, { header: signedOutHeader, account: 'Reconnecting as alice', send: true, composer: true });
+    assert.equal(connectedHeader, signedOutHeader);
+    assert.equal(await headerHeight(alice), signedOutHeader);
+    assert.equal(await alice.locator('.account-name').textContent(), 'Was signed in as alice');
+    assert.equal(await alice.getByRole('button', { name: 'Send' }).isDisabled(), true);
   });
 });

@@ -164,9 +164,14 @@ public static class SignalRSecureServiceCollectionExtensions
             return;
         }
 
-        var certificate = tls.KeyPath is null
-            ? X509CertificateLoader.LoadPkcs12FromFile(tls.CertificatePath!, tls.CertificatePassword)
-            : X509Certificate2.CreateFromEncryptedPemFile(tls.CertificatePath!, tls.CertificatePassword ?? string.Empty, tls.KeyPath);
+        // An unencrypted PEM key (what `openssl req -nodes` writes) has no password to give CreateFromEncryptedPemFile.
+        var certificatePath = TlsOptions.ResolvePath(tls.CertificatePath!);
+        var certificate = (tls.KeyPath, tls.CertificatePassword) switch
+        {
+            (null, var password) => X509CertificateLoader.LoadPkcs12FromFile(certificatePath, password),
+            (var key, null or "") => X509Certificate2.CreateFromPemFile(certificatePath, TlsOptions.ResolvePath(key)),
+            (var key, var password) => X509Certificate2.CreateFromEncryptedPemFile(certificatePath, password, TlsOptions.ResolvePath(key)),
+        };
         kestrel.ConfigureHttpsDefaults(https =>
         {
             https.ServerCertificate = certificate;

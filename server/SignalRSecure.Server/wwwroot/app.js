@@ -47,6 +47,7 @@ const byId = (id) => document.getElementById(id);
 const ui = {
   status: byId('status'),
   account: byId('account'),
+  accountState: byId('account-state'),
   accountName: byId('account-name'),
   signOut: byId('sign-out'),
   alert: byId('alert'),
@@ -62,6 +63,8 @@ const ui = {
   chat: byId('chat'),
   channels: byId('channels'),
   groups: byId('groups'),
+  groupsPanel: byId('groups-panel'),
+  groupsToggle: byId('groups-toggle'),
   joinForm: byId('join-form'),
   joinName: byId('join-name'),
   echoForm: byId('echo-form'),
@@ -95,6 +98,12 @@ let channels = new Map();
 let active = everyone;
 let signingOut = false;
 let connectionAlert = false;
+/**
+ * Groups this page is joining right now. The server announces a join to the whole group, the joining connection
+ * included, before it answers: that announcement is this page's own; any other of the same user is another window's.
+ * @type {Set<string>}
+ */
+const joining = new Set();
 
 ui.signInForm.addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
   event.preventDefault();
@@ -118,6 +127,12 @@ ui.joinForm.addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
     });
   }
 });
+ui.groupsToggle.addEventListener('click', () => setGroupsExpanded(ui.groupsToggle.getAttribute('aria-expanded') !== 'true'));
+// On a phone the groups panel sits collapsed above the conversation, so that the messages stay on screen; on a wider
+// screen it is always open in the sidebar, and its heading is no button.
+const phone = window.matchMedia('(max-width: 720px)');
+phone.addEventListener('change', () => setGroupsExpanded(!phone.matches));
+setGroupsExpanded(!phone.matches);
 ui.echoForm.addEventListener('submit', (/** @type {SubmitEvent} */ event) => {
   event.preventDefault();
   void echo();
@@ -178,9 +193,12 @@ function onState(change) {
   switch (change.state) {
     case ConnectionStates.Connecting:
       setStatus('connecting', 'Connecting…');
+      setAccountState('Connecting as');
+      setEnabled(false);
       break;
     case ConnectionStates.Authenticated: {
       setStatus('authenticated', 'Connected');
+      setAccountState('Signed in as');
       if (connectionAlert) {
         hideAlert();
         addEvent(active, 'Reconnected.');
@@ -196,6 +214,9 @@ function onState(change) {
     case ConnectionStates.Reconnecting: {
       const why = change.reason ? closeReasonText.get(change.reason) ?? `The server closed the connection (${change.reason}).` : 'The connection was lost.';
       setStatus('reconnecting', `Reconnecting (attempt ${change.attempt})…`);
+      setAccountState('Reconnecting as');
+      // Calls would only wait for the new connection (or fail with it): nothing to send until it is there.
+      setEnabled(false);
       showAlert(`${why} Reconnecting…`);
       connectionAlert = true;
       break;
@@ -223,6 +244,7 @@ function onClosed(error) {
   }
 
   setStatus('closed', reason ? `Disconnected: ${reason}` : 'Disconnected');
+  setAccountState('Was signed in as');
   hideAlert();
   setEnabled(false);
   renderMembers();
@@ -277,6 +299,7 @@ function openChat(user) {
   ui.logs.replaceChildren();
   channelFor(everyone).joined = true;
   ui.accountName.textContent = user;
+  setAccountState('Connecting as');
   ui.account.hidden = false;
   ui.signOut.hidden = false;
   ui.signIn.hidden = true;
@@ -284,7 +307,7 @@ function openChat(user) {
   ui.chat.hidden = false;
   ui.echoResult.textContent = '';
   hideAlert();
-  setEnabled(true);
+  setEnabled(false);
   selectChannel(everyone);
   renderGroups();
 }
@@ -314,6 +337,21 @@ function showSignInError(text) {
 function setStatus(state, text) {
   ui.status.dataset.state = state;
   ui.status.textContent = text;
+}
+
+/**
+ * What the header says before the user's name: whether the page is connected as that user right now.
+ * @param {string} text
+ */
+function setAccountState(text) {
+  ui.accountState.textContent = text;
+}
+
+/** @param {boolean} expanded */
+function setGroupsExpanded(expanded) {
+  ui.groupsToggle.setAttribute('aria-expanded', String(expanded || !phone.matches));
+  ui.groupsToggle.disabled = !phone.matches;
+  ui.groupsPanel.classList.toggle('collapsed', !expanded && phone.matches);
 }
 
 /** @param {string} text */
@@ -437,7 +475,7 @@ function renderGroups() {
     button.className = 'button button-quiet button-small';
     button.textContent = joined.has(group) ? 'Leave' : 'Join';
     button.setAttribute('aria-label', `${joined.has(group) ? 'Leave' : 'Join'} ${group}`);
-    button.disabled = client?.state === ConnectionStates.Closed;
+    button.disabled = client?.state !== ConnectionStates.Authenticated;
     button.addEventListener('click', () => void (joined.has(group) ? leaveGroup(group) : joinGroup(group)));
     item.append(button);
     if (joined.has(group) && client?.state !== ConnectionStates.Closed) {
@@ -477,11 +515,14 @@ async function joinGroup(group) {
     return false;
   }
 
+  joining.add(group);
   try {
     await client.joinGroup(group);
   } catch (error) {
     showAlert(`Could not join ${group}. ${describe(error)}`);
     return false;
+  } finally {
+    joining.delete(group);
   }
 
   const channel = channelFor(group);
@@ -595,7 +636,9 @@ function onMessage(message) {
  */
 function onPresence(presence, joined) {
   const self = presence.user === client?.user;
-  const who = self ? 'You' : presence.user;
+  // This page's own join: one it asked for, or a rejoin while reconnecting (done before the client is authenticated).
+  const own = self && (!joined || joining.has(presence.group) || client?.state !== ConnectionStates.Authenticated);
+  const who = own ? 'You' : self ? `${presence.user} (you, in another window)` : presence.user;
   addEvent(presence.group, `${who} ${joined ? 'joined' : 'left'} ${presence.group}.`);
   if (!(self && !joined)) {
     void refreshMembers(presence.group);

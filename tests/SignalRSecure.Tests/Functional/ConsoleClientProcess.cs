@@ -24,10 +24,13 @@ internal sealed class ConsoleClientProcess : IDisposable
     /// <summary>Every line the client wrote to standard error.</summary>
     public Recorder<string> Errors { get; } = new();
 
-    public static ConsoleClientProcess Start(Uri serverUrl, string user)
+    public static ConsoleClientProcess Start(Uri serverUrl, string user) => Start("--url", serverUrl.ToString(), "--user", user);
+
+    /// <summary>Starts the client with <paramref name="arguments"/> as its command line.</summary>
+    public static ConsoleClientProcess Start(params string[] arguments)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        string[] command = [dotnet, Assembly.Value, "--url", serverUrl.ToString(), "--user", user];
+        string[] command = [dotnet, Assembly.Value, .. arguments];
 
         // A test run started as a background job has SIGINT ignored, the child inherits that, and .NET respects it: the
         // client would never see Ctrl+C. GNU env puts the default disposition back before it runs the client.

@@ -132,4 +132,138 @@ public sealed class ConsoleClientTests
         Assert.Equal(0, exitCode);
         Assert.Contains(server.Logs.WithEvent("ConnectionClosed"), r => r.Message.EndsWith("client left", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Console_JoinWithAnInvalidName_SaysInvalidGroupName_AndOwnJoinIsPrintedOnce()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+
+        // Act: the echo's answer comes after anything the server sent before it, an announcement of the join included.
+        await console.WriteLineAsync("/join bad name!");
+        var invalid = await console.Output.NextAsync();
+        await console.WriteLineAsync("/who bad name!");
+        var invalidWho = await console.Output.NextAsync();
+        await console.WriteLineAsync("/join general");
+        var joined = await console.Output.NextAsync();
+        await console.WriteLineAsync("/echo after the join");
+        var next = await console.Output.NextAsync();
+        await console.WriteLineAsync("/quit");
+
+        // Assert
+        Assert.StartsWith("! invalid group name: bad name!", invalid, StringComparison.Ordinal);
+        Assert.StartsWith("! invalid group name: bad name!", invalidWho, StringComparison.Ordinal);
+        Assert.Equal("* you joined general", joined);
+        Assert.Equal("echo: after the join", next);
+        Assert.Equal(0, await console.WaitForExitAsync());
+    }
+
+    [Fact]
+    public async Task Console_OwnOtherSessionJoins_IsShownAsThatUser()
+    {
+        // Arrange: alice on the console in "general", and alice again on the .NET client.
+        await using var server = await SecureServer.StartAsync();
+        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
+        await console.WriteLineAsync(SecureServer.Alice.Password);
+        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        await console.WriteLineAsync("/join general");
+        await console.Output.NextAsync(line => line == "* you joined general");
+        await using var otherSession = await DotNetClientHarness.ConnectAsync(server, SecureServer.Alice);
+
+        // Act
+        await otherSession.JoinGroupAsync("general").WaitAsync(DotNetClientHarness.Timeout);
+        var announced = await console.Output.NextAsync();
+        console.CloseInput();
+
+        // Assert
+        Assert.Equal("* alice joined general", announced);
+        Assert.Equal(0, await console.WaitForExitAsync());
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    public async Task Console_Help_PrintsUsageAndExitsZero(string flag)
+    {
+        using var console = ConsoleClientProcess.Start(flag);
+
+        var exitCode = await console.WaitForExitAsync();
+
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("usage: SignalRSecure.Console", console.Output.All[0], StringComparison.Ordinal);
+        Assert.Contains(console.Output.All, line => line.TrimStart().StartsWith("--url", StringComparison.Ordinal));
+        Assert.Empty(console.Errors.All);
+    }
+
+    [Fact]
+    public async Task Console_WrongUrl_FailsBeforeAskingForThePassword()
+    {
+        // Arrange: a loopback port that nothing listens on any more.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        // Act
+        using var console = ConsoleClientProcess.Start("--url", $"http://127.0.0.1:{port}", "--user", "alice");
+        var exitCode = await console.WaitForExitAsync();
+
+        // Assert: one line that says why, and no prompt (the prompt has no line break, so it would join that line).
+        Assert.Equal(1, exitCode);
+        var error = Assert.Single(console.Errors.All);
+        Assert.StartsWith($"Cannot reach the server at http://127.0.0.1:{port}/: ", error, StringComparison.Ordinal);
+        Assert.Contains("refused", error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Password", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "UntrustedRoot")]
+    [InlineData("chat.example.com", "RemoteCertificateNameMismatch")]
+    public async Task Console_TlsFailure_PrintsTheReasonOnOneLine(string certificateName, string reason)
+    {
+        // Arrange: a self-signed certificate (an untrusted root), for the server's address or for another name.
+        var path = Path.Combine(Path.GetTempPath(), $"signalrsecure-{Guid.NewGuid():N}.pfx");
+        using (var key = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+                $"CN={certificateName}", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            if (System.Net.IPAddress.TryParse(certificateName, out var address))
+            {
+                names.AddIpAddress(address);
+            }
+            else
+            {
+                names.AddDnsName(certificateName);
+            }
+
+            request.CertificateExtensions.Add(names.Build());
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllBytesAsync(path, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx));
+        }
+
+        try
+        {
+            await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Tls:CertificatePath"] = path });
+            var https = new UriBuilder(server.BaseAddress) { Scheme = Uri.UriSchemeHttps }.Uri;
+
+            // Act
+            using var console = ConsoleClientProcess.Start("--url", https.ToString(), "--user", "alice");
+            console.CloseInput();
+            var exitCode = await console.WaitForExitAsync();
+
+            // Assert
+            Assert.Equal(1, exitCode);
+            var error = Assert.Single(console.Errors.All);
+            Assert.Contains(reason, error, StringComparison.Ordinal);
+            Assert.DoesNotContain("inner exception", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
