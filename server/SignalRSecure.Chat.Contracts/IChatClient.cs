@@ -1,4 +1,4 @@
-namespace SignalRSecure.Contracts;
+namespace SignalRSecure.Chat.Contracts;
 
 /// <summary>
 /// The callbacks the chat hub invokes on authenticated clients. A connection that has not authenticated receives none.

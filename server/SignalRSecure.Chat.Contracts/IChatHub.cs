@@ -1,21 +1,19 @@
-namespace SignalRSecure.Contracts;
+using SignalRSecure.Contracts;
+
+namespace SignalRSecure.Chat.Contracts;
 
 /// <summary>
-/// The methods a client may invoke on the chat hub at <see cref="SecureEndpoints.ChatHub"/>.
+/// The methods a client may invoke on the chat hub at <see cref="ChatEndpoints.Hub"/>: those of every gated hub
+/// (<see cref="ISecureHub.Authenticate"/>, <see cref="ISecureHub.Reauthenticate"/>) and the chat's own.
 /// Method names go on the wire as written here, so clients use <c>nameof(IChatHub.Echo)</c>.
 /// </summary>
 /// <remarks>
-/// Before <see cref="Authenticate"/> succeeds a connection may invoke <see cref="Authenticate"/> and nothing else;
-/// any other message closes it with <see cref="CloseReasons.AuthenticationRequired"/>.
+/// Before <see cref="ISecureHub.Authenticate"/> succeeds a connection may invoke it and nothing else; any other
+/// message closes it with <see cref="CloseReasons.AuthenticationRequired"/>. A method whose shared store fails
+/// answers <see cref="HubErrors.Unavailable"/>, which a client may retry.
 /// </remarks>
-public interface IChatHub
+public interface IChatHub : ISecureHub
 {
-    /// <summary>Redeems a single-use ticket; must be the connection's first invocation.</summary>
-    Task<AuthenticateResult> Authenticate(string ticket);
-
-    /// <summary>Redeems a fresh ticket of the same user to extend the session of a live connection.</summary>
-    Task<ReauthenticateResult> Reauthenticate(string ticket);
-
     /// <summary>Returns <paramref name="text"/> to the caller.</summary>
     Task<string> Echo(string text);
 

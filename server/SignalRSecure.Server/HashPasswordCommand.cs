@@ -1,4 +1,6 @@
-namespace SignalRSecure.Server.Accounts;
+using SignalRSecure.AspNetCore.Accounts;
+
+namespace SignalRSecure.Server;
 
 /// <summary>
 /// <c>SignalRSecure.Server hash-password</c>: reads a password from standard input (one line) and prints its hash

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>Log events of the auth endpoints. None carries a password, a ticket, a session id or a key.</summary>
 internal static partial class AccountsLog

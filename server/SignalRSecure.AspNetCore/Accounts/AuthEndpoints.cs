@@ -6,14 +6,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hubs;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>The handlers of the <c>/auth/*</c> endpoints.</summary>
 internal sealed class AuthEndpoints

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>A signed-in browser or program: what the session cookie stands for.</summary>
 /// <param name="Key">The hash of the session id; the id itself lives only in the cookie.</param>

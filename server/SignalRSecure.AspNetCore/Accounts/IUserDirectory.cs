@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>Checks user names and passwords. The default reads <c>SignalRSecure:Users</c>.</summary>
 public interface IUserDirectory

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>Login sessions and login limits. Bound from <see cref="SectionName"/>.</summary>
 public sealed class LoginOptions

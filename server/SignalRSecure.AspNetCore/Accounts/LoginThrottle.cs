@@ -1,9 +1,9 @@
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Protection;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>
 /// Limits login attempts per IP and per user name (existing or not, so that the limit reveals nothing), on the

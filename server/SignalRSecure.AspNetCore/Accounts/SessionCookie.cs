@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
-using SignalRSecure.Server.Tickets;
+using SignalRSecure.AspNetCore.Tickets;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>The login session cookie: HttpOnly, SameSite=Strict, and under HTTPS Secure with the <c>__Host-</c> prefix.</summary>
 internal static class SessionCookie

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Accounts;
+namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>A user who can sign in with <c>POST /auth/login</c>.</summary>
 public sealed class UserAccount

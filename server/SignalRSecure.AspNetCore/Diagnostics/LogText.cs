@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace SignalRSecure.Server.Diagnostics;
+namespace SignalRSecure.AspNetCore.Diagnostics;
 
 /// <summary>Makes client-supplied text safe to put in a log record.</summary>
 internal static class LogText

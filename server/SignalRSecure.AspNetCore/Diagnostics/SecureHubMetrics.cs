@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace SignalRSecure.Server.Diagnostics;
+namespace SignalRSecure.AspNetCore.Diagnostics;
 
 /// <summary>
 /// The server's instruments on the meter <see cref="MeterName"/>; read them with

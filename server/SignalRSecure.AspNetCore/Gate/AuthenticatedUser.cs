@@ -1,6 +1,6 @@
 using System.Security.Claims;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>Who an authenticated connection is: taken from the redeemed ticket and from nothing the client sent.</summary>
 /// <param name="Name">The user name.</param>

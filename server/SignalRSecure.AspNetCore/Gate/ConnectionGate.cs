@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Protection;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>Where a connection stands in the gate.</summary>
 internal enum GateState
@@ -40,7 +40,7 @@ internal enum GateState
 /// <see cref="GatePrincipal"/> SignalR asks for at the handshake: the claims are built only when hub code reads them,
 /// and the task that holds reads during Authenticate exists only while one is held.
 /// </remarks>
-internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature, IDisposable
+internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature, IAsyncDisposable
 {
     /// <summary>
     /// The SignalR group every authenticated connection is in, which <c>Clients.All</c> stands for. Its characters
@@ -454,17 +454,23 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _connection.Abort(new ConnectionAbortedException(CloseReasons.AuthenticationRequired));
     }
 
-    public void Dispose()
+    /// <summary>Lets go of the connection once it has ended: its deadline, its held reads, its budget and its registry entry.</summary>
+    public async ValueTask DisposeAsync()
     {
         lock (_lock)
         {
             // An Authenticate still running must not complete on a connection that is gone.
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
         }
 
-        _deadline.Dispose();
+        await _deadline.DisposeAsync();
         ReleaseHeldReads();
-        _keeper.OnConnectionClosed(this);
+        await _keeper.OnConnectionClosedAsync(this);
     }
 
     // The task is created under the lock only while Authenticating and never replaced, so reading it after the

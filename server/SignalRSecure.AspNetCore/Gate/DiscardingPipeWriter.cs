@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>A <see cref="PipeWriter"/> that accepts everything and keeps nothing, its reader already gone.</summary>
 internal sealed class DiscardingPipeWriter : PipeWriter

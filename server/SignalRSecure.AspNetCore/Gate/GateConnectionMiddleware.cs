@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Logging;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.AspNetCore.Protection;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Runs in front of SignalR for every connection of a secure hub: admits it under the per-IP caps (unless the HTTP
@@ -40,7 +40,7 @@ internal sealed class GateConnectionMiddleware(
         var userAgent = http?.Request.Headers.UserAgent.ToString();
         try
         {
-            using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
+            await using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
             connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output);
             await next(connection);
         }

@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Opens a <see cref="ConnectionGate"/> for each hub connection and decides <c>Authenticate</c> and
@@ -72,14 +72,26 @@ internal sealed class GateKeeper(
             throw new HubException(HubErrors.AuthenticationFailed);
         }
 
-        registry.Add(gate);
+        metrics.ConnectionAuthenticated();
+        try
+        {
+            await registry.AddAsync(gate, gate.ConnectionAborted);
+        }
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
+        {
+            // Without the registry entry, logout and revocation could not reach this connection: it must not stay
+            // open. The ticket is used up; the client comes back with a fresh one. The store's error stays in the log.
+            GateLog.RegistryAddFailed(logger, gate.ConnectionId, gate.RemoteIp, identity.Name, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
+        }
+
         if (gate.IsDisposed)
         {
             // The connection ended while Authenticate was finishing, and its removal from the registry may have run first.
-            registry.Remove(gate);
+            await RemoveFromRegistryAsync(gate);
         }
 
-        metrics.ConnectionAuthenticated();
         GateLog.Authenticated(logger, gate.ConnectionId, gate.RemoteIp, identity.Name);
         return new AuthenticateResult(identity.Name, identity.Groups, expiresAt);
     }
@@ -176,24 +188,40 @@ internal sealed class GateKeeper(
         }
     }
 
-    public void OnConnectionClosed(ConnectionGate gate)
+    public async ValueTask OnConnectionClosedAsync(ConnectionGate gate)
     {
+        if (gate.TakeUserBudget() is { } budget)
+        {
+            budgets.Release(budget);
+        }
+
         if (gate.Identity is null)
         {
             metrics.PendingConnectionClosed();
         }
         else
         {
-            registry.Remove(gate);
             metrics.AuthenticatedConnectionClosed();
-        }
-
-        if (gate.TakeUserBudget() is { } budget)
-        {
-            budgets.Release(budget);
+            await RemoveFromRegistryAsync(gate);
         }
 
         GateLog.ConnectionClosed(logger, gate.ConnectionId, gate.RemoteIp, gate.CloseReason ?? "client left");
+    }
+
+    /// <summary>
+    /// Forgets a connection that closed. A store that fails is logged and skipped: the connection is gone either way,
+    /// and a close sent to it later finds nothing to close.
+    /// </summary>
+    private async ValueTask RemoveFromRegistryAsync(ConnectionGate gate)
+    {
+        try
+        {
+            await registry.RemoveAsync(gate, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            GateLog.RegistryRemoveFailed(logger, gate.ConnectionId, gate.User, ex);
+        }
     }
 
     /// <summary>

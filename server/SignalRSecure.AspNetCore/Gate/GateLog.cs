@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>The gate's log events. None of them carries a ticket, a session id or a key.</summary>
 /// <remarks>
@@ -75,4 +75,12 @@ internal static partial class GateLog
     [LoggerMessage(EventId = 17, EventName = "GroupRightsNotShared", Level = LogLevel.Error,
         Message = "The new groups of {User} from hub connection {ConnectionId} did not reach the user's other connections")]
     public static partial void GroupRightsNotShared(ILogger logger, string connectionId, string user, Exception exception);
+
+    [LoggerMessage(EventId = 18, EventName = "RegistryAddFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} of {User} is closed as unavailable: the connection registry failed")]
+    public static partial void RegistryAddFailed(ILogger logger, string connectionId, IPAddress? remoteIp, string user, Exception exception);
+
+    [LoggerMessage(EventId = 19, EventName = "RegistryRemoveFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User} closed, but the connection registry failed to forget it")]
+    public static partial void RegistryRemoveFailed(ILogger logger, string connectionId, string user, Exception exception);
 }

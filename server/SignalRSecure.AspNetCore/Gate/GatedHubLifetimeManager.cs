@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Wraps the hub's lifetime manager so that nothing reaches a connection before it authenticates:
@@ -9,14 +9,36 @@ namespace SignalRSecure.Server.Gate;
 /// connection are dropped. It also hands each connection's <see cref="HubConnectionContext"/> to its gate.
 /// </summary>
 /// <remarks>
-/// It tracks the connections that have not authenticated yet (few, bounded by the admission caps) rather than the
+/// It wraps whatever manager the app registered (<see cref="Hosting.GatedLifetimeManagerFactory"/>): SignalR's
+/// default, or a scale-out one that forwards sends to other nodes, where each node's gated manager filters its own
+/// connections. It tracks the connections that have not authenticated yet (few, bounded by the admission caps) rather than the
 /// authenticated ones: the inner manager only knows a connection after <see cref="OnConnectedAsync"/> has put it on
 /// that list, so a connection id missing from it is either authenticated or unknown to the inner manager too.
 /// </remarks>
-internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>, IGateObserver
+internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inner) : HubLifetimeManager<THub>, IGateObserver, IAsyncDisposable, IDisposable
     where THub : Hub
 {
     private readonly ConcurrentDictionary<string, ConnectionGate> _unauthenticated = new(StringComparer.Ordinal);
+
+    /// <summary>The lifetime manager the app registered, which this one wraps.</summary>
+    public HubLifetimeManager<THub> Inner => inner;
+
+    // The inner manager is not registered in the container (only this one is), so its resources end with this one.
+    public ValueTask DisposeAsync()
+    {
+        switch (inner)
+        {
+            case IAsyncDisposable asyncDisposable:
+                return asyncDisposable.DisposeAsync();
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose() => (inner as IDisposable)?.Dispose();
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {

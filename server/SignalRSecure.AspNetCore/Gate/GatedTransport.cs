@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// The transport SignalR sees for a gated connection: the <see cref="GateReader"/> in front of the real

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>Hears when a <see cref="ConnectionGate"/> authenticates (the hub's lifetime manager, to stop holding its messages back).</summary>
 internal interface IGateObserver

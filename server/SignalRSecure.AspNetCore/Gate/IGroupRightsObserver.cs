@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Hears when the groups a connection may join change (a <c>Reauthenticate</c> of its user with a ticket that

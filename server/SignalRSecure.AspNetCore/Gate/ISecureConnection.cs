@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>An authenticated hub connection, as the <see cref="IUserConnectionRegistry"/> knows it.</summary>
 public interface ISecureConnection
@@ -25,28 +25,4 @@ public interface ISecureConnection
     /// <param name="cancellationToken">Cancels waiting, not the change.</param>
     /// <returns>A task that completes once the connection has the groups, or has closed.</returns>
     ValueTask UpdateGroupsAsync(IReadOnlyList<string> groups, DateTimeOffset issuedAt, CancellationToken cancellationToken = default);
-}
-
-/// <summary>
-/// The authenticated connections of each user, so that logout and revocation can close them and a newer ticket's
-/// groups reach all of them. The default keeps one process's connections; a shared implementation can fan
-/// <see cref="CloseUserConnectionsAsync"/> and <see cref="UpdateUserGroupsAsync"/> out to other nodes.
-/// </summary>
-public interface IUserConnectionRegistry
-{
-    /// <summary>Records an authenticated connection.</summary>
-    void Add(ISecureConnection connection);
-
-    /// <summary>Forgets a connection that closed.</summary>
-    void Remove(ISecureConnection connection);
-
-    /// <summary>Closes every connection of <paramref name="user"/> with <paramref name="reason"/>; returns how many.</summary>
-    ValueTask<int> CloseUserConnectionsAsync(string user, string reason, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Gives every connection of <paramref name="user"/> the groups of the ticket issued at <paramref name="issuedAt"/>
-    /// (<see cref="ISecureConnection.UpdateGroupsAsync"/>); returns how many connections it reached. It may fail (a
-    /// shared store that is down); the caller then applies the groups to the connections it holds itself.
-    /// </summary>
-    ValueTask<int> UpdateUserGroupsAsync(string user, IReadOnlyList<string> groups, DateTimeOffset issuedAt, CancellationToken cancellationToken = default);
 }

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
-/// <summary>The default <see cref="IUserConnectionRegistry"/>: the connections of this process.</summary>
+/// <summary>The default <see cref="IUserConnectionRegistry"/>: the connections of this process. It never fails, and completes synchronously.</summary>
 /// <remarks>
 /// Keyed by connection alone: one small entry per authenticated connection instead of a set per user, since most
 /// users have one or two connections. Closing a user's connections or changing their groups (logout, revocation,
@@ -12,10 +12,17 @@ internal sealed class InMemoryUserConnectionRegistry : IUserConnectionRegistry
 {
     private readonly ConcurrentDictionary<string, ISecureConnection> _connections = new(StringComparer.Ordinal);
 
-    public void Add(ISecureConnection connection) => _connections[connection.ConnectionId] = connection;
+    public ValueTask AddAsync(ISecureConnection connection, CancellationToken cancellationToken = default)
+    {
+        _connections[connection.ConnectionId] = connection;
+        return ValueTask.CompletedTask;
+    }
 
-    public void Remove(ISecureConnection connection) =>
+    public ValueTask RemoveAsync(ISecureConnection connection, CancellationToken cancellationToken = default)
+    {
         _connections.TryRemove(new KeyValuePair<string, ISecureConnection>(connection.ConnectionId, connection));
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask<int> CloseUserConnectionsAsync(string user, string reason, CancellationToken cancellationToken = default)
     {

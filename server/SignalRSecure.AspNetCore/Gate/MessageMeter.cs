@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Counts the messages an authenticated connection sends, and measures the one still arriving, from the reads SignalR

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>What one SignalR JSON frame received before authentication is.</summary>
 internal enum PreAuthenticationFrame
@@ -60,7 +60,7 @@ internal enum PreAuthenticationFrame
 /// </remarks>
 internal static class PreAuthenticationFrames
 {
-    private const string AuthenticateTarget = nameof(Contracts.IChatHub.Authenticate);
+    private const string AuthenticateTarget = nameof(SecureHub<object>.Authenticate);
 
     // A hub message is an object holding arrays and objects (arguments, headers); anything deeper is refused unread.
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 4 };

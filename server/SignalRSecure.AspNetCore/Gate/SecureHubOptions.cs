@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Gate;
+namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>The authentication gate and per-connection limits of every hub mapped with <c>MapSecureHub</c>. Bound from <see cref="SectionName"/>.</summary>
 public sealed class SecureHubOptions

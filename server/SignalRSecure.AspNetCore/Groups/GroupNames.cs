@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SignalRSecure.Server.Hubs;
+namespace SignalRSecure.AspNetCore.Groups;
 
 /// <summary>The rules for group names and for the group patterns users are allowed.</summary>
 public static partial class GroupNames

@@ -1,6 +1,6 @@
-namespace SignalRSecure.Server.Hubs;
+namespace SignalRSecure.AspNetCore.Groups;
 
-/// <summary>The default <see cref="IGroupRoster"/>: this process's connections.</summary>
+/// <summary>The default <see cref="IGroupRoster"/>: this process's connections. It never fails, and completes synchronously.</summary>
 internal sealed class InMemoryGroupRoster : IGroupRoster
 {
     // One lock keeps the two indexes consistent; joins and leaves are rare next to messages, which never take it.
@@ -8,7 +8,25 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
     private readonly Dictionary<string, Dictionary<string, string>> _membersByGroup = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _groupsByConnection = new(StringComparer.Ordinal);
 
-    public IGroupRoster.JoinResult TryJoin(string connectionId, string user, string group, int maximumGroups)
+    public ValueTask<IGroupRoster.JoinResult> TryJoinAsync(string connectionId, string user, string group, int maximumGroups, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(TryJoin(connectionId, user, group, maximumGroups));
+
+    public ValueTask<bool> LeaveAsync(string connectionId, string group, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Leave(connectionId, group));
+
+    public ValueTask<bool> IsMemberAsync(string connectionId, string group, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(IsMember(connectionId, group));
+
+    public ValueTask<IReadOnlyList<string>> GroupsOfAsync(string connectionId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(GroupsOf(connectionId));
+
+    public ValueTask<IReadOnlyList<string>> MembersAsync(string group, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Members(group));
+
+    public ValueTask<IReadOnlyList<string>> RemoveConnectionAsync(string connectionId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(RemoveConnection(connectionId));
+
+    private IGroupRoster.JoinResult TryJoin(string connectionId, string user, string group, int maximumGroups)
     {
         lock (_lock)
         {
@@ -38,7 +56,7 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
-    public bool Leave(string connectionId, string group)
+    private bool Leave(string connectionId, string group)
     {
         lock (_lock)
         {
@@ -57,7 +75,7 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
-    public bool IsMember(string connectionId, string group)
+    private bool IsMember(string connectionId, string group)
     {
         lock (_lock)
         {
@@ -65,7 +83,7 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
-    public IReadOnlyList<string> GroupsOf(string connectionId)
+    private IReadOnlyList<string> GroupsOf(string connectionId)
     {
         lock (_lock)
         {
@@ -73,7 +91,7 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
-    public IReadOnlyList<string> Members(string group)
+    private IReadOnlyList<string> Members(string group)
     {
         lock (_lock)
         {
@@ -83,7 +101,7 @@ internal sealed class InMemoryGroupRoster : IGroupRoster
         }
     }
 
-    public IReadOnlyList<string> RemoveConnection(string connectionId)
+    private IReadOnlyList<string> RemoveConnection(string connectionId)
     {
         lock (_lock)
         {

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Hosting;
+namespace SignalRSecure.AspNetCore.Hosting;
 
 /// <summary>
 /// The timer on which an in-memory store drops what has expired, so that entries nobody asks for again (tickets never

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace SignalRSecure.Server.Hosting;
+namespace SignalRSecure.AspNetCore.Hosting;
 
 /// <summary>Log events about how the server is set up, written once at start-up.</summary>
 internal static partial class HostingLog

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace SignalRSecure.Server.Hosting;
+namespace SignalRSecure.AspNetCore.Hosting;
 
 /// <summary>Collects option errors, each naming its configuration key, into one <see cref="ValidateOptionsResult"/>.</summary>
 internal sealed class OptionsErrors(string section)

@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Protection;
 
-namespace SignalRSecure.Server.Hosting;
+namespace SignalRSecure.AspNetCore.Hosting;
 
 /// <summary>
 /// Warns at start-up, outside Development, when nothing pins the server's public host name. The origin check takes

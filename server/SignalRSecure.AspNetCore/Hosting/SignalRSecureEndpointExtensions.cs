@@ -4,10 +4,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Accounts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Protection;
 
 namespace Microsoft.AspNetCore.Builder;
 

@@ -1,7 +1,9 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -10,14 +12,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Hosting;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Accounts;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hosting;
-using SignalRSecure.Server.Hubs;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -35,8 +37,8 @@ public static class SignalRSecureServiceCollectionExtensions
     /// <summary>
     /// Adds the services behind the auth endpoints and every secure hub, with options bound from
     /// <c>SignalRSecure:*</c> and validated at start-up. Register your own <see cref="ITicketStore"/>,
-    /// <see cref="ISessionStore"/>, <see cref="IUserDirectory"/> or <see cref="IUserConnectionRegistry"/> first to
-    /// replace the in-memory defaults. Calling it again does nothing.
+    /// <see cref="ISessionStore"/>, <see cref="IUserDirectory"/>, <see cref="IUserConnectionRegistry"/> or
+    /// <see cref="IGroupRoster"/> first to replace the in-memory defaults. Calling it again does nothing.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>The service collection.</returns>
@@ -60,6 +62,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
         services.TryAddSingleton<IUserDirectory, ConfiguredUserDirectory>();
         services.TryAddSingleton<IUserConnectionRegistry, InMemoryUserConnectionRegistry>();
+        services.TryAddSingleton<IGroupRoster, InMemoryGroupRoster>();
         services.AddMetrics();
         services.AddSingleton<SecureHubMetrics>();
         services.AddSingleton<OriginPolicy>();
@@ -121,6 +124,12 @@ public static class SignalRSecureServiceCollectionExtensions
     /// connections, its invocations pass the gate filter and run one at a time per connection, and its size limits
     /// and handshake timeout come from <see cref="SecureHubOptions"/>. Map it with <c>MapSecureHub</c>.
     /// </summary>
+    /// <remarks>
+    /// The gate wraps the lifetime manager the app registers for every hub (the open generic
+    /// <c>HubLifetimeManager&lt;&gt;</c>: SignalR's default, or a scale-out one such as Redis's
+    /// <c>AddStackExchangeRedis()</c>), whether it is registered before or after this call: the last such registration
+    /// is the one wrapped, when the manager is first resolved.
+    /// </remarks>
     /// <typeparam name="THub">A hub deriving from <see cref="SecureHub{TClient}"/>.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <returns>The SignalR builder, to add protocols or further options.</returns>
@@ -131,22 +140,16 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSignalRSecure();
         // AddHubOptions marks the hub's options as set; without it SignalR ignores HubOptions<THub> and uses the global ones.
         var signalR = services.AddSignalR().AddHubOptions<THub>(_ => { });
-        services.AddSingleton<HubLifetimeManager<THub>>(provider =>
-            new GatedHubLifetimeManager<THub>(ActivatorUtilities.CreateInstance<DefaultHubLifetimeManager<THub>>(provider)));
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(HubLifetimeManager<THub>)
+                && descriptor.ImplementationFactory?.Target is GatedLifetimeManagerFactory))
+        {
+            // A closed registration, resolved before SignalR's open generic one; the factory looks for the lifetime
+            // manager the app chose only when the manager is first resolved, once every registration is in.
+            services.AddSingleton<HubLifetimeManager<THub>>(new GatedLifetimeManagerFactory(services).Create<THub>);
+        }
+
         services.AddSingleton<IPostConfigureOptions<HubOptions<THub>>, SecureHubOptionsSetup<THub>>();
         return signalR;
-    }
-
-    /// <summary>Adds the chat hub (<see cref="ChatHub"/>) behind the gate, with its group roster and options.</summary>
-    /// <param name="services">The service collection.</param>
-    /// <returns>The SignalR builder.</returns>
-    public static ISignalRServerBuilder AddChatHub(this IServiceCollection services)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        services.AddValidatedOptions<ChatOptions, ChatOptionsValidator>(ChatOptions.SectionName);
-        services.TryAddSingleton<IGroupRoster, InMemoryGroupRoster>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGroupRightsObserver, ChatGroupRightsObserver>());
-        return services.AddSecureHub<ChatHub>();
     }
 
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)

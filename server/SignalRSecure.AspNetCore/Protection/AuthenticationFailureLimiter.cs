@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// Locks an IP out of new hub connections and of every <c>Authenticate</c> and <c>Reauthenticate</c> for

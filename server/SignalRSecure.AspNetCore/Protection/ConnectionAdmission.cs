@@ -2,7 +2,7 @@ using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// Counts hub connections per IP and unauthenticated ones per IP and overall, on the concurrency limiters of

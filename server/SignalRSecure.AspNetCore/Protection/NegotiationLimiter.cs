@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// A token bucket per IP (per /64 for IPv6) for SignalR negotiations: <see cref="ProtectionOptions.NegotiationBurstPerIp"/>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// The global pace of new hub connections (<see cref="ProtectionOptions.NewConnectionsPerSecond"/>): a token bucket

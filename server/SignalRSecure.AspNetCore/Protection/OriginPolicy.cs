@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>Decides whether a request's <c>Origin</c> may use the hub and the auth endpoints.</summary>
 internal sealed class OriginPolicy

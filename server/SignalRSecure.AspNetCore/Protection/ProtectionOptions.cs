@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// Origin allow-list and per-IP limits of the hub and the auth endpoints. Bound from <see cref="SectionName"/>.

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>What kind of SignalRSecure endpoint a route is.</summary>
 public enum SecureEndpointKind

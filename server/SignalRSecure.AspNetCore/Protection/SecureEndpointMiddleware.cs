@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using SignalRSecure.AspNetCore.Diagnostics;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Diagnostics;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// Guards the routes marked with <see cref="SecureEndpointMetadata"/> before they run: a disallowed <c>Origin</c>

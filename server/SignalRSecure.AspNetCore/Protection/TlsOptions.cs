@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// TLS for every endpoint. With <see cref="CertificatePath"/> set, every Kestrel endpoint speaks TLS 1.2 or 1.3

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// A token bucket on <see cref="TimeProvider"/>: up to <c>burst</c> tokens, refilled at <c>perSecond</c>. A mutable

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// What one user's authenticated connections on this node share: how many there are and one invocation bucket.

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Gate;
+using SignalRSecure.AspNetCore.Gate;
 
-namespace SignalRSecure.Server.Protection;
+namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
 /// The per-user limits of this node: at most <see cref="ProtectionOptions.MaxConnectionsPerUser"/> authenticated

@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>
 /// Where issued tickets wait to be redeemed. The default keeps them in memory; a shared implementation (Redis, say)

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>
 /// The default <see cref="ITicketStore"/>: one process's memory. Expired tickets are dropped on a timer, once per

@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>Random bearer secrets (tickets, session ids) and the hashes they are stored under.</summary>
 internal static class SecretToken

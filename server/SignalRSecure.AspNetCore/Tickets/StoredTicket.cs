@@ -1,4 +1,4 @@
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>What the store keeps of an issued ticket: never the ticket itself, only its hash.</summary>
 /// <param name="Hash">The base64url SHA-256 hash of the ticket.</param>

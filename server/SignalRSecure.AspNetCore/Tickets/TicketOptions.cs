@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
+using SignalRSecure.AspNetCore.Hosting;
 
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>How tickets are issued and redeemed. Bound from <see cref="SectionName"/>.</summary>
 public sealed class TicketOptions

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using SignalRSecure.Contracts;
 
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>What a ticket grants, and what it is bound to.</summary>
 /// <param name="User">The user.</param>

@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SignalRSecure.Server.Tickets;
+namespace SignalRSecure.AspNetCore.Tickets;
 
 /// <summary>The form a <c>User-Agent</c> is bound to a ticket in: a short hash, never the header itself.</summary>
 internal static class UserAgentHash

@@ -1,16 +1,26 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
 
-namespace SignalRSecure.Server.Hubs;
+namespace SignalRSecure.Server.Chat;
 
 /// <summary>
 /// The chat hub: echo, broadcast, and groups the user is allowed to join. Every method here runs only for an
 /// authenticated connection; identity comes from the ticket (<see cref="SecureHub{TClient}.CurrentUser"/>), never
-/// from an argument.
+/// from an argument. Membership lives in the <see cref="IGroupRoster"/> alone; SignalR's groups follow it.
 /// </summary>
-public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, TimeProvider time) : SecureHub<IChatClient>, IChatHub
+/// <remarks>
+/// The roster may be a shared store that fails: a method whose roster call throws answers
+/// <see cref="HubErrors.Unavailable"/> (the store's error is logged, never sent), and a failure while a closed
+/// connection is cleaned up is logged without failing the disconnect.
+/// </remarks>
+public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, TimeProvider time, ILogger<ChatHub> logger)
+    : SecureHub<IChatClient>, IChatHub
 {
     private readonly ChatOptions _options = options.Value;
 
@@ -40,7 +50,9 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
             throw new HubException(HubErrors.Forbidden);
         }
 
-        switch (roster.TryJoin(Context.ConnectionId, user.Name, group, _options.MaximumGroupsPerConnection))
+        var joined = await RosterAsync(
+            token => roster.TryJoinAsync(Context.ConnectionId, user.Name, group, _options.MaximumGroupsPerConnection, token));
+        switch (joined)
         {
             case IGroupRoster.JoinResult.TooManyGroups:
                 throw new HubException(HubErrors.TooManyGroups);
@@ -55,7 +67,7 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         // the right to it.
         if (!GroupNames.IsAllowed(CurrentUser.Groups, group))
         {
-            roster.Leave(Context.ConnectionId, group);
+            await RosterAsync(token => roster.LeaveAsync(Context.ConnectionId, group, token));
             await Groups.RemoveFromGroupAsync(Context.ConnectionId, group);
             throw new HubException(HubErrors.Forbidden);
         }
@@ -67,7 +79,7 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
     public async Task LeaveGroup(string group)
     {
         ValidateGroup(group);
-        if (!roster.Leave(Context.ConnectionId, group))
+        if (!await RosterAsync(token => roster.LeaveAsync(Context.ConnectionId, group, token)))
         {
             throw new HubException(HubErrors.NotAMember);
         }
@@ -77,38 +89,47 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         // As when a connection closes: UserLeft means the user has no connection left in the group, which is what
         // lets a client that receives it for its own user drop the group.
         var user = CurrentUser.Name;
-        if (!roster.Members(group).Contains(user, StringComparer.Ordinal))
+        if (!(await RosterAsync(token => roster.MembersAsync(group, token))).Contains(user, StringComparer.Ordinal))
         {
             await Clients.Group(group).UserLeft(new GroupPresence(group, user));
         }
     }
 
     /// <inheritdoc />
-    public Task SendToGroup(string group, string text)
+    public async Task SendToGroup(string group, string text)
     {
         ValidateGroup(group);
         ValidateText(text);
-        RequireMembership(group);
-        return Clients.Group(group).ReceiveMessage(new ChatMessage(CurrentUser.Name, text, group, time.GetUtcNow()));
+        await RequireMembershipAsync(group);
+        await Clients.Group(group).ReceiveMessage(new ChatMessage(CurrentUser.Name, text, group, time.GetUtcNow()));
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<string>> GetGroupMembers(string group)
+    public async Task<IReadOnlyList<string>> GetGroupMembers(string group)
     {
         ValidateGroup(group);
-        RequireMembership(group);
-        return Task.FromResult(roster.Members(group));
+        await RequireMembershipAsync(group);
+        return await RosterAsync(token => roster.MembersAsync(group, token));
     }
 
     /// <inheritdoc />
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         // Only an authenticated connection can have joined groups; an unauthenticated one has nothing to announce.
-        if (ConnectionGate.From(Context)?.Identity is { } user)
+        if (TryGetCurrentUser(out var user))
         {
-            foreach (var group in roster.RemoveConnection(Context.ConnectionId))
+            try
             {
-                await Clients.Group(group).UserLeft(new GroupPresence(group, user.Name));
+                // Not cancelled with the connection, which is gone already: the cleanup must still run.
+                foreach (var group in await roster.RemoveConnectionAsync(Context.ConnectionId, CancellationToken.None))
+                {
+                    await Clients.Group(group).UserLeft(new GroupPresence(group, user.Name));
+                }
+            }
+            catch (Exception ex)
+            {
+                // A shared roster that is down must not fail the disconnect: its entries for this connection expire there.
+                ChatLog.DisconnectCleanupFailed(logger, Context.ConnectionId, user.Name, ex);
             }
         }
 
@@ -136,11 +157,29 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         }
     }
 
-    private void RequireMembership(string group)
+    private async Task RequireMembershipAsync(string group, [CallerMemberName] string hubMethod = "")
     {
-        if (!roster.IsMember(Context.ConnectionId, group))
+        if (!await RosterAsync(token => roster.IsMemberAsync(Context.ConnectionId, group, token), hubMethod))
         {
             throw new HubException(HubErrors.NotAMember);
+        }
+    }
+
+    /// <summary>
+    /// Runs one roster call for the connection; a store that fails becomes <see cref="HubErrors.Unavailable"/>, and its
+    /// exception (which may name hosts or carry its own text) goes to the log only.
+    /// </summary>
+    private async Task<T> RosterAsync<T>(Func<CancellationToken, ValueTask<T>> call, [CallerMemberName] string hubMethod = "")
+    {
+        var aborted = Context.ConnectionAborted;
+        try
+        {
+            return await call(aborted);
+        }
+        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        {
+            ChatLog.RosterFailed(logger, hubMethod, Context.ConnectionId, ex);
+            throw new HubException(HubErrors.Unavailable);
         }
     }
 }

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Hosting;
-
-namespace SignalRSecure.Server.Hubs;
+namespace SignalRSecure.Server.Chat;
 
 /// <summary>Limits of the chat hub. Bound from <see cref="SectionName"/>.</summary>
 public sealed class ChatOptions
@@ -20,13 +17,4 @@ public sealed class ChatOptions
 
     /// <summary>How many groups one connection may be in at once. The default is 32.</summary>
     public int MaximumGroupsPerConnection { get; set; } = DefaultMaximumGroupsPerConnection;
-}
-
-internal sealed class ChatOptionsValidator : IValidateOptions<ChatOptions>
-{
-    public ValidateOptionsResult Validate(string? name, ChatOptions options) =>
-        new OptionsErrors(ChatOptions.SectionName)
-            .Positive(nameof(options.MaximumTextLength), options.MaximumTextLength)
-            .Positive(nameof(options.MaximumGroupsPerConnection), options.MaximumGroupsPerConnection)
-            .Result();
 }

@@ -1,5 +1,6 @@
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -26,7 +27,7 @@ public static class ChatServerExtensions
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapSignalRSecureAuth();
-        app.MapSecureHub<ChatHub>(SecureEndpoints.ChatHub);
+        app.MapSecureHub<ChatHub>(ChatEndpoints.Hub);
         app.MapHealthChecks(SecureEndpoints.Health);
         return app;
     }
