@@ -58,6 +58,7 @@ describe('the contract mirror', () => {
   });
 
   it('has the paths and header of SecureEndpoints.cs and the chat hub path of ChatEndpoints.cs', () => {
+    /** @type {Record<string, string>} */
     const server = { ...constantsOf('SecureEndpoints.cs'), ChatHub: constantsOf('ChatEndpoints.cs', chatContracts).Hub };
     for (const [name, value] of Object.entries(SecureEndpoints)) {
       assert.equal(value, server[name], name);

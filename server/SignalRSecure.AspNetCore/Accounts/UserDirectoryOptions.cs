@@ -10,7 +10,7 @@ public sealed class UserAccount
     /// <summary>The user name: 1 to 64 of <c>A-Z a-z 0-9 _ . -</c>.</summary>
     public string Name { get; set; } = string.Empty;
 
-    /// <summary>The password hash printed by <c>SignalRSecure.Server hash-password</c> (PBKDF2-SHA256).</summary>
+    /// <summary>The password hash (PBKDF2-SHA256) as <see cref="PasswordHasher.Hash"/> makes it; the chat server prints one with <c>hash-password</c>.</summary>
     public string PasswordHash { get; set; } = string.Empty;
 
     /// <summary>The groups the user may join; <c>*</c> stands for any run of characters, as in <c>team-*</c>.</summary>
