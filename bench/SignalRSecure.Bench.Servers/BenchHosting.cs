@@ -1,6 +1,7 @@
 using SignalRSecure.Bench.Servers.Hubs;
 using SignalRSecure.Bench.Servers.Raw;
 using SignalRSecure.Bench.Servers.Stock;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Bench.Servers;
@@ -47,12 +48,12 @@ internal static class BenchHosting
         switch (mode)
         {
             case BenchMode.Plain:
-                app.MapHub<PlainChatHub>(SecureEndpoints.ChatHub);
+                app.MapHub<PlainChatHub>(ChatEndpoints.Hub);
                 break;
             case BenchMode.Stock:
                 app.UseAuthentication();
                 app.UseAuthorization();
-                app.MapHub<AuthorizedChatHub>(SecureEndpoints.ChatHub);
+                app.MapHub<AuthorizedChatHub>(ChatEndpoints.Hub);
                 break;
             case BenchMode.Raw:
                 app.UseWebSockets();

@@ -1,8 +1,10 @@
-// The JS mirror of server/SignalRSecure.Contracts: the same names, the same texts, each defined once.
+// The JS mirror of server/SignalRSecure.Contracts (the gate) and server/SignalRSecure.Chat.Contracts (the chat): the
+// same names, the same texts, each defined once.
 // test/contract.test.js reads the C# files and fails when the two drift apart.
 
 /**
- * The methods a client may invoke on the chat hub (IChatHub.cs). Method names go on the wire as written here.
+ * The methods a client may invoke on the chat hub (IChatHub.cs, with Authenticate and Reauthenticate from ISecureHub.cs).
+ * Method names go on the wire as written here.
  * @readonly
  */
 export const ChatHubMethods = Object.freeze({
@@ -27,7 +29,8 @@ export const ChatClientMethods = Object.freeze({
 });
 
 /**
- * The paths, the request header and the busy error of the server (SecureEndpoints.cs). `ServerBusy` is the `error`
+ * The paths, the request header and the busy error of the server (SecureEndpoints.cs; `ChatHub` is ChatEndpoints.Hub
+ * of the chat's contract). `ServerBusy` is the `error`
  * of a 503 from `Login`: retryable after `Retry-After`.
  * @readonly
  */
@@ -55,6 +58,7 @@ const closeReasonTable = [
   ['RateLimited', 'rate limited', false],
   ['MessageTooLarge', 'message too large', true],
   ['TooManyConnections', 'too many connections', true],
+  ['Unavailable', 'temporarily unavailable', false],
 ];
 
 /**
@@ -65,7 +69,7 @@ const closeReasonTable = [
  *   AuthenticationFailed: 'authentication failed', AuthenticationRequired: 'authentication required',
  *   AuthenticationTimeout: 'authentication timeout', SessionExpired: 'session expired', LoggedOut: 'logged out',
  *   Revoked: 'revoked', RateLimited: 'rate limited', MessageTooLarge: 'message too large',
- *   TooManyConnections: 'too many connections' }>}
+ *   TooManyConnections: 'too many connections', Unavailable: 'temporarily unavailable' }>}
  */
 export const CloseReasons = /** @type {any} */ (Object.freeze(Object.fromEntries(closeReasonTable.map(([name, text]) => [name, text]))));
 
@@ -117,6 +121,7 @@ export const HubErrors = Object.freeze({
   TooManyGroups: 'too many groups',
   TooManyConnections: 'too many connections',
   InvalidMessage: 'invalid message',
+  Unavailable: 'temporarily unavailable',
 });
 
 /** @type {Set<string>} */

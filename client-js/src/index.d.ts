@@ -52,6 +52,8 @@ export declare const CloseReasons: Readonly<{
   MessageTooLarge: 'message too large';
   /** Terminal: the user already has as many connections as the server allows. */
   TooManyConnections: 'too many connections';
+  /** Retryable: a store the server shares with other nodes failed; back off and reconnect with a fresh ticket. */
+  Unavailable: 'temporarily unavailable';
 }>;
 
 /** A close reason the contract names. */
@@ -70,6 +72,8 @@ export declare const HubErrors: Readonly<{
   TooManyGroups: 'too many groups';
   TooManyConnections: 'too many connections';
   InvalidMessage: 'invalid message';
+  /** A store the server depends on failed; the call may be retried after a back-off. */
+  Unavailable: 'temporarily unavailable';
 }>;
 
 /** An error text the contract names. */

@@ -781,10 +781,15 @@ function toClosedError(error) {
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
 
   // A refused Authenticate or Reauthenticate answers `authentication failed` and the server then closes with the
-  // same reason; the answer may arrive before the close message, so it alone decides.
+  // same reason; the answer may arrive before the close message, so it alone decides. An Authenticate that found the
+  // server's shared store down answers `temporarily unavailable` and closes with that retryable reason the same way.
   const hubError = parseHubError(message);
   if (hubError === HubErrors.AuthenticationFailed) {
     return closedBy(CloseReasons.AuthenticationFailed, error);
+  }
+
+  if (hubError === HubErrors.Unavailable) {
+    return closedBy(CloseReasons.Unavailable, error);
   }
 
   // Any other hub error was an answer, not a close, even when its text ends like a close reason (`rate limited`).

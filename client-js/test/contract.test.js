@@ -15,16 +15,17 @@ import {
 import { repositoryRoot } from './support/server.js';
 
 const contracts = join(repositoryRoot, 'server', 'SignalRSecure.Contracts');
+const chatContracts = join(repositoryRoot, 'server', 'SignalRSecure.Chat.Contracts');
 
 /** @param {string} file */
-function constantsOf(file) {
-  const source = readFileSync(join(contracts, file), 'utf8');
+function constantsOf(file, folder = contracts) {
+  const source = readFileSync(join(folder, file), 'utf8');
   return Object.fromEntries([...source.matchAll(/public const string (\w+) = "([^"]*)";/g)].map((m) => [m[1], m[2]]));
 }
 
 /** @param {string} file */
-function methodsOf(file) {
-  const source = readFileSync(join(contracts, file), 'utf8');
+function methodsOf(file, folder = contracts) {
+  const source = readFileSync(join(folder, file), 'utf8');
   return [...source.matchAll(/^\s+Task(?:<[^>]+(?:<[^>]+>)?>)? (\w+)\(/gm)].map((m) => m[1]).sort();
 }
 
@@ -50,13 +51,15 @@ describe('the contract mirror', () => {
     assert.deepEqual({ ...HubErrors }, constantsOf('HubErrors.cs'));
   });
 
-  it('has the hub methods of IChatHub.cs and the callbacks of IChatClient.cs', () => {
-    assert.deepEqual(Object.values(ChatHubMethods).sort(), methodsOf('IChatHub.cs'));
-    assert.deepEqual(Object.values(ChatClientMethods).sort(), methodsOf('IChatClient.cs'));
+  it('has the hub methods of ISecureHub.cs and IChatHub.cs, and the callbacks of IChatClient.cs', () => {
+    const methods = [...methodsOf('ISecureHub.cs'), ...methodsOf('IChatHub.cs', chatContracts)].sort();
+    assert.deepEqual(Object.values(ChatHubMethods).sort(), methods);
+    assert.deepEqual(Object.values(ChatClientMethods).sort(), methodsOf('IChatClient.cs', chatContracts));
   });
 
-  it('has the paths and header of SecureEndpoints.cs that a browser or Node client uses', () => {
-    const server = constantsOf('SecureEndpoints.cs');
+  it('has the paths and header of SecureEndpoints.cs and the chat hub path of ChatEndpoints.cs', () => {
+    /** @type {Record<string, string>} */
+    const server = { ...constantsOf('SecureEndpoints.cs'), ChatHub: constantsOf('ChatEndpoints.cs', chatContracts).Hub };
     for (const [name, value] of Object.entries(SecureEndpoints)) {
       assert.equal(value, server[name], name);
     }

@@ -18,6 +18,7 @@ namespace SignalRSecure.Contracts;
 /// <item><term><see cref="RateLimited"/></term><description>retryable: after a back-off</description></item>
 /// <item><term><see cref="MessageTooLarge"/></term><description>terminal: the client sent a message over the size limit</description></item>
 /// <item><term><see cref="TooManyConnections"/></term><description>terminal: the user has as many connections as allowed; retrying would only churn tickets until the user closes one</description></item>
+/// <item><term><see cref="Unavailable"/></term><description>retryable: a store the server shares with other nodes failed; back off and come back with a fresh ticket</description></item>
 /// </list>
 /// </remarks>
 public static class CloseReasons
@@ -45,8 +46,15 @@ public static class CloseReasons
 
     /// <summary>The authenticated connection sent a message larger than the server accepts.</summary>
     public const string MessageTooLarge = "message too large";
+
     /// <summary>The user already had as many authenticated connections as allowed when this one authenticated.</summary>
     public const string TooManyConnections = "too many connections";
+
+    /// <summary>
+    /// A store the server depends on (such as a connection registry shared by several nodes) failed while the
+    /// connection authenticated. The ticket is used up: the client backs off and reconnects with a fresh one.
+    /// </summary>
+    public const string Unavailable = "temporarily unavailable";
 
     /// <summary>Every close reason, with whether it is terminal.</summary>
     public static IReadOnlyDictionary<string, bool> IsTerminalByReason { get; } = new Dictionary<string, bool>(StringComparer.Ordinal)
@@ -60,6 +68,7 @@ public static class CloseReasons
         [RateLimited] = false,
         [MessageTooLarge] = true,
         [TooManyConnections] = true,
+        [Unavailable] = false,
     };
 
     /// <summary>Whether a client must stop reconnecting after <paramref name="reason"/>. Unknown reasons are not terminal.</summary>

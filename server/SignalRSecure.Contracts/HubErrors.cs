@@ -2,7 +2,7 @@ namespace SignalRSecure.Contracts;
 
 /// <summary>
 /// The exact error texts a hub invocation fails with. They never say more than this: a failed
-/// <see cref="IChatHub.Authenticate"/> does not say which check failed.
+/// <see cref="ISecureHub.Authenticate"/> does not say which check failed.
 /// </summary>
 /// <remarks>
 /// SignalR puts a hub error on the wire as <c>An unexpected error occurred invoking 'Method' on the server. HubException: text</c>;
@@ -13,10 +13,10 @@ public static class HubErrors
     /// <summary>The ticket was missing, malformed, unknown, used, expired or bound to another IP, origin or user.</summary>
     public const string AuthenticationFailed = "authentication failed";
 
-    /// <summary>A method other than <see cref="IChatHub.Authenticate"/> was invoked before authentication.</summary>
+    /// <summary>A method other than <see cref="ISecureHub.Authenticate"/> was invoked before authentication.</summary>
     public const string AuthenticationRequired = "authentication required";
 
-    /// <summary><see cref="IChatHub.Authenticate"/> was invoked on an authenticated connection.</summary>
+    /// <summary><see cref="ISecureHub.Authenticate"/> was invoked on an authenticated connection.</summary>
     public const string AlreadyAuthenticated = "already authenticated";
 
     /// <summary>The user may not join that group.</summary>
@@ -38,7 +38,7 @@ public static class HubErrors
     public const string TooManyGroups = "too many groups";
 
     /// <summary>
-    /// <see cref="IChatHub.Authenticate"/> was refused because the user already has as many connections as allowed;
+    /// <see cref="ISecureHub.Authenticate"/> was refused because the user already has as many connections as allowed;
     /// the connection closes.
     /// </summary>
     public const string TooManyConnections = "too many connections";
@@ -46,11 +46,18 @@ public static class HubErrors
     /// <summary>The text is missing (null or empty).</summary>
     public const string InvalidMessage = "invalid message";
 
+    /// <summary>
+    /// A store the hub method depends on (a shared group roster, a connection registry) failed or timed out. Nothing
+    /// was changed that the caller can see; it may call again after a back-off. <see cref="ISecureHub.Authenticate"/>
+    /// answers it too, and then closes the connection with <see cref="CloseReasons.Unavailable"/>.
+    /// </summary>
+    public const string Unavailable = "temporarily unavailable";
+
     /// <summary>Every error text above.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         AuthenticationFailed, AuthenticationRequired, AlreadyAuthenticated, Forbidden, NotAMember,
-        InvalidGroup, MessageTooLong, RateLimited, TooManyGroups, InvalidMessage, TooManyConnections,
+        InvalidGroup, MessageTooLong, RateLimited, TooManyGroups, InvalidMessage, TooManyConnections, Unavailable,
     ];
 
     private const string HubExceptionMarker = "HubException: ";

@@ -1,11 +1,11 @@
 namespace SignalRSecure.Contracts;
 
-/// <summary>The paths and headers of the SignalRSecure server.</summary>
+/// <summary>
+/// The paths and headers of the gate's auth endpoints (<c>MapSignalRSecureAuth</c>). The app chooses the paths of its
+/// hubs itself (<c>MapSecureHub</c>).
+/// </summary>
 public static class SecureEndpoints
 {
-    /// <summary>The chat hub.</summary>
-    public const string ChatHub = "/hubs/chat";
-
     /// <summary>Signs in with a user name and password and sets the session cookie.</summary>
     public const string Login = "/auth/login";
 

@@ -1,4 +1,4 @@
-using SignalRSecure.Server.Accounts;
+using SignalRSecure.Server;
 
 if (args is [HashPasswordCommand.Verb])
 {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Bench.Servers.Hubs;

@@ -6,8 +6,9 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Contracts;
 using AuthenticateResult = Microsoft.AspNetCore.Authentication.AuthenticateResult;
+using SignalRSecure.Chat.Contracts;
+using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Bench.Servers.Stock;
 
@@ -49,7 +50,7 @@ internal sealed class BenchTokenHandler(IOptionsMonitor<BenchTokenOptions> optio
 
         // The documented SignalR pattern: browsers cannot set headers on a WebSocket upgrade.
         var token = Request.Query["access_token"].ToString();
-        return token.Length > 0 && Request.Path.StartsWithSegments(SecureEndpoints.ChatHub, StringComparison.Ordinal) ? token : null;
+        return token.Length > 0 && Request.Path.StartsWithSegments(ChatEndpoints.Hub, StringComparison.Ordinal) ? token : null;
     }
 
     private ClaimsPrincipal? Validate(string token)

@@ -3,7 +3,7 @@ using SignalRSecure.Contracts;
 namespace SignalRSecure.Client;
 
 /// <summary>
-/// The server refused the ticket passed to <see cref="IChatHub.Authenticate"/> or <see cref="IChatHub.Reauthenticate"/>
+/// The server refused the ticket passed to <see cref="ISecureHub.Authenticate"/> or <see cref="ISecureHub.Reauthenticate"/>
 /// and closed the connection. Terminal: the client does not reconnect. The server never says which check failed.
 /// </summary>
 public sealed class AuthenticationFailedException : SecureHubClosedException

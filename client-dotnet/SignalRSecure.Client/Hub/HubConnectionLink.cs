@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Client;

@@ -1,3 +1,4 @@
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Client;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Client;
@@ -434,12 +435,12 @@ public sealed class SecureHubClient : IAsyncDisposable
             AuthenticateResult authentication;
             try
             {
-                authentication = await link.InvokeAsync<AuthenticateResult>(nameof(IChatHub.Authenticate), [ticket], token).ConfigureAwait(false);
+                authentication = await link.InvokeAsync<AuthenticateResult>(nameof(ISecureHub.Authenticate), [ticket], token).ConfigureAwait(false);
             }
             catch (HubException ex)
             {
                 // A refused ticket or a terminal close reason stops the client; the rest are retried.
-                throw Translate(nameof(IChatHub.Authenticate), ex);
+                throw Translate(nameof(ISecureHub.Authenticate), ex);
             }
 
             session = new HubSession(link, authentication);
@@ -587,7 +588,7 @@ public sealed class SecureHubClient : IAsyncDisposable
             using var timeout = new CancellationTokenSource(_options.AttemptTimeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(session.EndedToken, timeout.Token);
             var ticket = await _tickets(linked.Token).WaitAsync(linked.Token).ConfigureAwait(false);
-            var result = await session.Link.InvokeAsync<ReauthenticateResult>(nameof(IChatHub.Reauthenticate), [ticket], linked.Token).ConfigureAwait(false);
+            var result = await session.Link.InvokeAsync<ReauthenticateResult>(nameof(ISecureHub.Reauthenticate), [ticket], linked.Token).ConfigureAwait(false);
             session.ExpiresAt = result.ExpiresAt;
             SecureHubClientLog.Reauthenticated(_logger, result.ExpiresAt);
             Raise(Reauthenticated, result, nameof(Reauthenticated));
@@ -719,9 +720,14 @@ public sealed class SecureHubClient : IAsyncDisposable
     {
         if (error is HubException && HubErrors.TryParse(error.Message, out var hubError))
         {
-            return hubError == HubErrors.AuthenticationFailed
-                ? new AuthenticationFailedException(error)
-                : new HubErrorException(methodName, hubError, error);
+            return hubError switch
+            {
+                HubErrors.AuthenticationFailed => new AuthenticationFailedException(error),
+
+                // Authenticate answers it only as the server closes the connection with the same, retryable, reason.
+                HubErrors.Unavailable when methodName == nameof(ISecureHub.Authenticate) => ClosedFor(CloseReasons.Unavailable, error),
+                _ => new HubErrorException(methodName, hubError, error),
+            };
         }
 
         if (error is HubException && CloseReasons.TryParse(error.Message, out var reason))

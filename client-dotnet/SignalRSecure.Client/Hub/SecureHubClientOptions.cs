@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.SignalR.Client;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Client;
@@ -19,7 +20,7 @@ public sealed class SecureHubClientOptions
 
     /// <summary>
     /// The server, such as <c>https://chat.example.com</c> (or the hub's own <c>wss://</c> address). The client connects
-    /// to <see cref="SecureEndpoints.ChatHub"/> on it. Never put credentials in it. Required.
+    /// to <see cref="ChatEndpoints.Hub"/> on it. Never put credentials in it. Required.
     /// </summary>
     public required Uri ServerUrl { get; init; }
 
@@ -30,14 +31,14 @@ public sealed class SecureHubClientOptions
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
 
     /// <summary>
-    /// How long before the session ends the client redeems a fresh ticket with <see cref="IChatHub.Reauthenticate"/>;
+    /// How long before the session ends the client redeems a fresh ticket with <see cref="ISecureHub.Reauthenticate"/>;
     /// for short sessions it renews when a third of the session is left. The default is 1 minute.
     /// </summary>
     public TimeSpan ReauthenticateBefore { get; init; } = DefaultReauthenticateBefore;
 
     /// <summary>
-    /// How long one attempt may take, from asking for the ticket to the end of <see cref="IChatHub.Authenticate"/> (or of
-    /// <see cref="IChatHub.Reauthenticate"/>). The default is 30 seconds.
+    /// How long one attempt may take, from asking for the ticket to the end of <see cref="ISecureHub.Authenticate"/> (or of
+    /// <see cref="ISecureHub.Reauthenticate"/>). The default is 30 seconds.
     /// </summary>
     public TimeSpan AttemptTimeout { get; init; } = DefaultAttemptTimeout;
 
@@ -53,9 +54,9 @@ public sealed class SecureHubClientOptions
         get
         {
             var server = DirectWebSocketConnectionFactory.ToWebSocketUri(ServerUrl);
-            return server.AbsolutePath.EndsWith(SecureEndpoints.ChatHub, StringComparison.Ordinal)
+            return server.AbsolutePath.EndsWith(ChatEndpoints.Hub, StringComparison.Ordinal)
                 ? server
-                : new Uri(server, SecureEndpoints.ChatHub);
+                : new Uri(server, ChatEndpoints.Hub);
         }
     }
 

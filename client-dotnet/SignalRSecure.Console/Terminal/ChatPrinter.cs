@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using SignalRSecure.Client;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.ChatConsole.Terminal;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 

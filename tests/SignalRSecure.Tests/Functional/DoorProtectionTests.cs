@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional;
@@ -28,7 +30,7 @@ public sealed class DoorProtectionTests
         await using var server = await SecureServer.StartAsync();
         using var client = server.CreateAuthClient(origin: Foreign);
 
-        using var response = await client.Http.PostAsync($"{SecureEndpoints.ChatHub}/negotiate?negotiateVersion=1", null);
+        using var response = await client.Http.PostAsync($"{ChatEndpoints.Hub}/negotiate?negotiateVersion=1", null);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
@@ -40,13 +42,13 @@ public sealed class DoorProtectionTests
         await using var server = await SecureServer.StartAsync();
         using var client = server.CreateAuthClient();
 
-        using var negotiate = await client.Http.PostAsync($"{SecureEndpoints.ChatHub}/negotiate?negotiateVersion=1", null);
+        using var negotiate = await client.Http.PostAsync($"{ChatEndpoints.Hub}/negotiate?negotiateVersion=1", null);
         var body = await negotiate.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         var transports = body.GetProperty("availableTransports").EnumerateArray().Select(t => t.GetProperty("transport").GetString()).ToList();
-        using var sse = new HttpRequestMessage(HttpMethod.Get, $"{SecureEndpoints.ChatHub}?id={body.GetProperty("connectionToken").GetString()}");
+        using var sse = new HttpRequestMessage(HttpMethod.Get, $"{ChatEndpoints.Hub}?id={body.GetProperty("connectionToken").GetString()}");
         sse.Headers.Accept.ParseAdd("text/event-stream");
         using var sseResponse = await client.Http.SendAsync(sse, HttpCompletionOption.ResponseHeadersRead);
-        using var poll = await client.Http.GetAsync($"{SecureEndpoints.ChatHub}?id={body.GetProperty("connectionToken").GetString()}");
+        using var poll = await client.Http.GetAsync($"{ChatEndpoints.Hub}?id={body.GetProperty("connectionToken").GetString()}");
 
         Assert.Equal(["WebSockets"], transports);
         Assert.False(sseResponse.IsSuccessStatusCode);
@@ -114,7 +116,7 @@ public sealed class DoorProtectionTests
         }
 
         using var http = server.CreateAuthClient();
-        using var refused = await http.Http.GetAsync(SecureEndpoints.ChatHub);
+        using var refused = await http.Http.GetAsync(ChatEndpoints.Hub);
         var upgrade = await RawHubSocket.TryConnectAsync(server.WebSocketHubUri);
         var fromElsewhere = await RawHubSocket.TryConnectAsync(server.WebSocketHubUri, from: LoopbackAddress.Second);
 

@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.Client;
-using SignalRSecure.Server.Accounts;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional;

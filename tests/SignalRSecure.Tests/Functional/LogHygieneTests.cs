@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SignalRSecure.Server.Accounts;
+using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional;

@@ -1,4 +1,5 @@
 using System.Net;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 
@@ -10,7 +11,7 @@ namespace SignalRSecure.Tests.Functional;
 /// </summary>
 public sealed class NegotiateDoorTests
 {
-    private const string Negotiate = SecureEndpoints.ChatHub + "/negotiate?negotiateVersion=1";
+    private const string Negotiate = ChatEndpoints.Hub + "/negotiate?negotiateVersion=1";
 
     [Fact]
     public async Task Negotiate_FromALockedOutAddress_Gets429WithRetryAfter()

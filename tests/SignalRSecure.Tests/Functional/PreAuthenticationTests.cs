@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 

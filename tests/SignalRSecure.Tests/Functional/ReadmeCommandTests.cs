@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Accounts;
+using SignalRSecure.AspNetCore.Accounts;
 
 namespace SignalRSecure.Tests.Functional;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 
@@ -63,7 +64,7 @@ public sealed class TlsTests : IAsyncLifetime
         using var socket = new ClientWebSocket();
         socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString() == _certificate.Thumbprint;
 
-        await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{Http.Port}{SecureEndpoints.ChatHub}"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{Http.Port}{ChatEndpoints.Hub}"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
         var cookie = login.Headers.GetValues("Set-Cookie").Single();
 
         Assert.Equal(WebSocketState.Open, socket.State);

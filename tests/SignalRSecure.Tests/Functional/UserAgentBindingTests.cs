@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;

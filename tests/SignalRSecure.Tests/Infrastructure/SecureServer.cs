@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Accounts;
 
 namespace SignalRSecure.Tests.Infrastructure;
 
@@ -53,7 +54,7 @@ public sealed class SecureServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public Uri HubUri => new(BaseAddress, SecureEndpoints.ChatHub);
+    public Uri HubUri => new(BaseAddress, ChatEndpoints.Hub);
 
     /// <summary>The hub's WebSocket address, for raw clients that skip negotiate.</summary>
     public Uri WebSocketHubUri => new UriBuilder(HubUri) { Scheme = BaseAddress.Scheme == "https" ? "wss" : "ws" }.Uri;
@@ -62,12 +63,16 @@ public sealed class SecureServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a server; <paramref name="settings"/> override configuration keys (short deadlines, small caps).</summary>
+    /// <summary>
+    /// Starts a server; <paramref name="settings"/> override configuration keys (short deadlines, small caps),
+    /// <paramref name="services"/> registers services before the chat server's and <paramref name="servicesAfter"/> after them.
+    /// </summary>
     public static async Task<SecureServer> StartAsync(
         IDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null,
         string url = "http://127.0.0.1:0",
-        string environment = "Testing")
+        string environment = "Testing",
+        Action<IServiceCollection>? servicesAfter = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -95,6 +100,7 @@ public sealed class SecureServer : IAsyncDisposable
         builder.Logging.AddProvider(logs);
         services?.Invoke(builder.Services);
         builder.AddChatServer();
+        servicesAfter?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapChatServer();

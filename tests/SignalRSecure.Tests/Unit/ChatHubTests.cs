@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -70,7 +73,7 @@ public sealed class ChatHubTests : IDisposable
 
         Assert.Equal(HubErrors.InvalidGroup, error.Message);
         Assert.Empty(_groups.Changes);
-        Assert.Empty(_roster.Members(group));
+        Assert.Empty(await _roster.MembersAsync(group));
     }
 
     [Fact]
@@ -93,7 +96,7 @@ public sealed class ChatHubTests : IDisposable
 
         Assert.Equal(["+team-blue"], _groups.Changes);
         Assert.Contains(_clients.Sent, s => s is ("group:team-blue", nameof(IChatClient.UserJoined), GroupPresence { User: "carol" }));
-        Assert.Equal(["carol"], _roster.Members("team-blue"));
+        Assert.Equal(["carol"], await _roster.MembersAsync("team-blue"));
     }
 
     [Fact]
@@ -150,7 +153,7 @@ public sealed class ChatHubTests : IDisposable
 
         Assert.Equal(["+general", "-general"], _groups.Changes);
         Assert.Contains(_clients.Sent, s => s is ("group:general", nameof(IChatClient.UserLeft), GroupPresence { User: "alice" }));
-        Assert.Empty(_roster.Members("general"));
+        Assert.Empty(await _roster.MembersAsync("general"));
     }
 
     [Fact]
@@ -185,7 +188,7 @@ public sealed class ChatHubTests : IDisposable
 
         Assert.Contains(_clients.Sent, s => s is ("group:general", nameof(IChatClient.UserLeft), GroupPresence { User: "alice" }));
         Assert.Contains(_clients.Sent, s => s is ("group:ops", nameof(IChatClient.UserLeft), GroupPresence { User: "alice" }));
-        Assert.Empty(_roster.Members("general"));
+        Assert.Empty(await _roster.MembersAsync("general"));
     }
 
     public void Dispose() => _testbed.Dispose();
@@ -194,7 +197,7 @@ public sealed class ChatHubTests : IDisposable
     {
         var connection = _testbed.Open();
         await _testbed.AuthenticateAsync(connection, user, groups);
-        return new ChatHub(_roster, Options.Create(new ChatOptions()), _testbed.Time)
+        return new ChatHub(_roster, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
         {
             Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
             Clients = _clients,

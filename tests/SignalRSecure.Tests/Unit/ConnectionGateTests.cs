@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -263,7 +263,7 @@ public sealed class ConnectionGateTests : IDisposable
         var connection = _testbed.Open();
         await _testbed.AuthenticateAsync(connection);
 
-        connection.Gate.Dispose();
+        await connection.Gate.DisposeAsync();
 
         Assert.Equal(0, await _testbed.Registry.CloseUserConnectionsAsync("alice", CloseReasons.Revoked));
     }

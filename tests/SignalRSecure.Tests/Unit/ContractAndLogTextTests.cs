@@ -1,5 +1,5 @@
+using SignalRSecure.AspNetCore.Diagnostics;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Diagnostics;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -26,6 +26,7 @@ public sealed class ContractAndLogTextTests
     [InlineData("rate limited", CloseReasons.RateLimited, false)]
     [InlineData("authentication timeout", CloseReasons.AuthenticationTimeout, true)]
     [InlineData("Server returned an error on close: too many connections", CloseReasons.TooManyConnections, true)]
+    [InlineData("Server returned an error on close: temporarily unavailable", CloseReasons.Unavailable, false)]
     public void CloseReasons_TryParse_ReturnsReasonAndWhetherTerminal(string message, string reason, bool terminal)
     {
         Assert.True(CloseReasons.TryParse(message, out var parsed));
@@ -42,6 +43,7 @@ public sealed class ContractAndLogTextTests
             CloseReasons.SessionExpired, CloseReasons.LoggedOut, CloseReasons.Revoked, CloseReasons.RateLimited,
             CloseReasons.MessageTooLarge,
             CloseReasons.TooManyConnections,
+            CloseReasons.Unavailable,
         ];
 
         Assert.Equal(reasons.Order(), CloseReasons.IsTerminalByReason.Keys.Order());

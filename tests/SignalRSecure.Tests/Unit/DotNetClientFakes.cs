@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Functional;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Functional;
@@ -149,6 +150,25 @@ public sealed class DotNetClientReconnectTests
     }
 
     [Fact]
+    public async Task ConnectAsync_AuthenticateUnavailable_ThrowsARetryableClose()
+    {
+        // Arrange: the server's shared store is down; it answers Authenticate and closes with the same reason.
+        await using var client = _hub.CreateClient();
+        _hub.Answer = (link, invocation) =>
+        {
+            link.Drop(FakeHub.CloseError(CloseReasons.Unavailable));
+            return Task.FromException<object?>(FakeHub.HubError(invocation.Method, HubErrors.Unavailable));
+        };
+
+        // Act
+        var error = await Assert.ThrowsAsync<SecureHubClosedException>(() => client.ConnectAsync().WaitAsync(Timeout));
+
+        // Assert
+        Assert.Equal(CloseReasons.Unavailable, error.Reason);
+        Assert.False(error.IsTerminal);
+    }
+
+    [Fact]
     public async Task Reconnect_TicketProviderNotSignedIn_StopsTheClient()
     {
         // Arrange: tickets stop coming once the first connection is up.
@@ -195,6 +215,33 @@ public sealed class DotNetClientReconnectTests
         // Assert
         Assert.Equal(1, beforeDelay);
         Assert.Equal(3, _hub.Opened.All.Count);
+        Assert.Equal("ticket-3", third.Invocations.All[0].Argument);
+        Assert.Equal(SecureHubState.Authenticated, client.State);
+    }
+
+    [Fact]
+    public async Task Reconnect_AuthenticateUnavailable_WaitsThePolicyDelayAndRetriesWithAFreshTicket()
+    {
+        // Arrange: the second connection's Authenticate finds the server's shared store down; the third's does not.
+        var options = new SecureHubClientOptions { ServerUrl = new Uri("http://127.0.0.1:9"), ReconnectPolicy = new FixedDelayPolicy(TimeSpan.FromSeconds(5)) };
+        await using var client = _hub.CreateClient(options: options);
+        var (states, first) = await ConnectAsync(client);
+        _hub.Answer = (link, invocation) => _hub.Opened.All.Count == 2 && invocation.Method == nameof(ISecureHub.Authenticate)
+            ? Task.FromException<object?>(FakeHub.HubError(invocation.Method, HubErrors.Unavailable))
+            : _hub.DefaultAnswerAsync(link, invocation);
+
+        // Act
+        first.Drop(null);
+        await _time.TimersCreated.NextAsync(due => due == TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var second = await _hub.Opened.NextAsync();
+        await _time.TimersCreated.NextAsync(due => due == TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var third = await _hub.Opened.NextAsync();
+        await states.NextAsync(s => s.State == SecureHubState.Authenticated);
+
+        // Assert
+        Assert.Equal([nameof(ISecureHub.Authenticate)], second.Invocations.All.Select(i => i.Method));
         Assert.Equal("ticket-3", third.Invocations.All[0].Argument);
         Assert.Equal(SecureHubState.Authenticated, client.State);
     }

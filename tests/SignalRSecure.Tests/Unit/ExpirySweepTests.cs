@@ -1,9 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Accounts;
-using SignalRSecure.Server.Hosting;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.AspNetCore.Hosting;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;

@@ -5,12 +5,13 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;
@@ -20,9 +21,14 @@ internal sealed class GateTestbed : IDisposable
 {
     private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly ConnectionAdmission _admissions;
+    private readonly LoggerFactory _loggers;
 
-    public GateTestbed(SecureHubOptions? options = null, ProtectionOptions? protection = null, Func<TimeProvider, ITicketStore>? store = null, params IGroupRightsObserver[] observers)
+    public GateTestbed(
+        SecureHubOptions? options = null, ProtectionOptions? protection = null, Func<TimeProvider, ITicketStore>? store = null,
+        IUserConnectionRegistry? registry = null, params IGroupRightsObserver[] observers)
     {
+        Registry = registry ?? new InMemoryUserConnectionRegistry();
+        _loggers = new LoggerFactory([Logs]);
         Options = options ?? new SecureHubOptions();
         var hubOptions = Microsoft.Extensions.Options.Options.Create(Options);
         var protectionOptions = Microsoft.Extensions.Options.Options.Create(protection ?? new ProtectionOptions());
@@ -34,7 +40,7 @@ internal sealed class GateTestbed : IDisposable
         _admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
             hubOptions, Time, Tickets, Failures, Registry, Budgets, observers,
-            new SecureHubMetrics(MeterFactory), protectionOptions, NullLogger<GateKeeper>.Instance);
+            new SecureHubMetrics(MeterFactory), protectionOptions, _loggers.CreateLogger<GateKeeper>());
     }
 
     /// <summary>The factory of this testbed's meters, to tell them apart from other tests' meters of the same name.</summary>
@@ -52,7 +58,10 @@ internal sealed class GateTestbed : IDisposable
 
     public UserBudgets Budgets { get; }
 
-    public InMemoryUserConnectionRegistry Registry { get; } = new();
+    public IUserConnectionRegistry Registry { get; }
+
+    /// <summary>What the gate keeper logged.</summary>
+    public CapturedLogs Logs { get; } = new();
 
     public GateKeeper Keeper { get; }
 
@@ -86,12 +95,13 @@ internal sealed class GateTestbed : IDisposable
     }
 
     /// <summary>Closes <paramref name="connection"/> the way the transport does when it ends.</summary>
-    public static void Disconnect(TestConnection connection) => connection.Gate.Dispose();
+    public static Task DisconnectAsync(TestConnection connection) => connection.Gate.DisposeAsync().AsTask();
 
     public void Dispose()
     {
         _admissions.Dispose();
         _meters.Dispose();
+        _loggers.Dispose();
     }
 
     private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;

@@ -1,4 +1,5 @@
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,8 +1,11 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -27,8 +30,8 @@ public sealed class GroupRightsChangeTests : IDisposable
 
         await _testbed.Keeper.ReauthenticateAsync(alice.Gate, await _testbed.IssueAsync("alice", ["general"]));
 
-        Assert.Equal(["bob"], _roster.Members("secret"));
-        Assert.Equal(["alice"], _roster.Members("general"));
+        Assert.Equal(["bob"], await _roster.MembersAsync("secret"));
+        Assert.Equal(["alice"], await _roster.MembersAsync("general"));
         Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceHub.SendToGroup("secret", "hi"))).Message);
         Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.GetGroupMembers("secret"))).Message);
         Assert.DoesNotContain(_groups.Current, m => m.Group == "secret" && m.ConnectionId != bob.Context.ConnectionId);
@@ -49,7 +52,7 @@ public sealed class GroupRightsChangeTests : IDisposable
 
         await _testbed.Keeper.ReauthenticateAsync(alice.Gate, await _testbed.IssueAsync("alice", ["secret", "general"]));
 
-        Assert.Equal(["alice"], _roster.Members("secret"));
+        Assert.Equal(["alice"], await _roster.MembersAsync("secret"));
         Assert.Empty(_clients.Sent);
     }
 
@@ -62,7 +65,7 @@ public sealed class GroupRightsChangeTests : IDisposable
 
         await _testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], olderTicketIssuedAt);
 
-        Assert.Equal(["alice"], _roster.Members("secret"));
+        Assert.Equal(["alice"], await _roster.MembersAsync("secret"));
         Assert.Equal(["general", "secret"], alice.Gate.Groups);
     }
 
@@ -74,11 +77,11 @@ public sealed class GroupRightsChangeTests : IDisposable
 
         // The rights change runs between the roster join and the SignalR join, as a Reauthenticate on another
         // connection would: its observer sees the roster membership, before the connection is in SignalR's group.
-        _roster.AfterJoin = () => _testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], _testbed.Time.GetUtcNow()).AsTask().GetAwaiter().GetResult();
+        _roster.AfterJoin = () => _testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], _testbed.Time.GetUtcNow());
         var error = await Assert.ThrowsAsync<HubException>(() => hub.JoinGroup("secret"));
 
         Assert.Equal(HubErrors.Forbidden, error.Message);
-        Assert.Empty(_roster.Members("secret"));
+        Assert.Empty(await _roster.MembersAsync("secret"));
         Assert.DoesNotContain((alice.Context.ConnectionId, "secret"), _groups.Current);
         Assert.DoesNotContain(_clients.Sent, s => s.Method == nameof(IChatClient.UserJoined));
     }
@@ -113,7 +116,7 @@ public sealed class GroupRightsChangeTests : IDisposable
         return (connection, hub);
     }
 
-    private ChatHub HubFor(TestConnection connection) => new(_roster, Options.Create(new ChatOptions()), _testbed.Time)
+    private ChatHub HubFor(TestConnection connection) => new(_roster, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
     {
         Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
         Clients = _clients,
@@ -125,26 +128,35 @@ public sealed class GroupRightsChangeTests : IDisposable
     {
         private readonly InMemoryGroupRoster _inner = new();
 
-        public Action? AfterJoin { get; set; }
+        public Func<ValueTask<int>>? AfterJoin { get; set; }
 
-        public IGroupRoster.JoinResult TryJoin(string connectionId, string user, string group, int maximumGroups)
+        public async ValueTask<IGroupRoster.JoinResult> TryJoinAsync(string connectionId, string user, string group, int maximumGroups, CancellationToken cancellationToken = default)
         {
-            var result = _inner.TryJoin(connectionId, user, group, maximumGroups);
+            var result = await _inner.TryJoinAsync(connectionId, user, group, maximumGroups, cancellationToken);
             var hook = AfterJoin;
             AfterJoin = null;
-            hook?.Invoke();
+            if (hook is not null)
+            {
+                await hook();
+            }
+
             return result;
         }
 
-        public bool Leave(string connectionId, string group) => _inner.Leave(connectionId, group);
+        public ValueTask<bool> LeaveAsync(string connectionId, string group, CancellationToken cancellationToken = default) =>
+            _inner.LeaveAsync(connectionId, group, cancellationToken);
 
-        public bool IsMember(string connectionId, string group) => _inner.IsMember(connectionId, group);
+        public ValueTask<bool> IsMemberAsync(string connectionId, string group, CancellationToken cancellationToken = default) =>
+            _inner.IsMemberAsync(connectionId, group, cancellationToken);
 
-        public IReadOnlyList<string> GroupsOf(string connectionId) => _inner.GroupsOf(connectionId);
+        public ValueTask<IReadOnlyList<string>> GroupsOfAsync(string connectionId, CancellationToken cancellationToken = default) =>
+            _inner.GroupsOfAsync(connectionId, cancellationToken);
 
-        public IReadOnlyList<string> Members(string group) => _inner.Members(group);
+        public ValueTask<IReadOnlyList<string>> MembersAsync(string group, CancellationToken cancellationToken = default) =>
+            _inner.MembersAsync(group, cancellationToken);
 
-        public IReadOnlyList<string> RemoveConnection(string connectionId) => _inner.RemoveConnection(connectionId);
+        public ValueTask<IReadOnlyList<string>> RemoveConnectionAsync(string connectionId, CancellationToken cancellationToken = default) =>
+            _inner.RemoveConnectionAsync(connectionId, cancellationToken);
     }
 
     private sealed class ThrowingObserver : IGroupRightsObserver

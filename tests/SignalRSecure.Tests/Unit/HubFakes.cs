@@ -2,9 +2,11 @@ using System.Reflection;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -61,7 +61,7 @@ public sealed class LockoutAtAuthenticateTests : IDisposable
             var connection = _testbed.Open(clientIp: Attacker);
             Assert.True(connection.Gate.TryBeginAuthentication());
             await Assert.ThrowsAsync<HubException>(() => _testbed.Keeper.AuthenticateAsync(connection.Gate, "wrong"));
-            GateTestbed.Disconnect(connection);
+            await GateTestbed.DisconnectAsync(connection);
         }
 
         _testbed.Time.Advance(ProtectionOptions.DefaultAuthenticationLockout);

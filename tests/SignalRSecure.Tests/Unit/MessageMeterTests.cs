@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using SignalRSecure.Server.Gate;
+using SignalRSecure.AspNetCore.Gate;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;

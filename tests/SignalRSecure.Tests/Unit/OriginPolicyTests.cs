@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Protection;
 
 namespace SignalRSecure.Tests.Unit;
 

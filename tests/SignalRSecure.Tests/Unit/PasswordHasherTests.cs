@@ -1,4 +1,5 @@
-using SignalRSecure.Server.Accounts;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.Server;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Accounts;
+using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;

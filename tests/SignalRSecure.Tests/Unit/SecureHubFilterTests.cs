@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Tickets;
+using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;

@@ -1,4 +1,4 @@
-using SignalRSecure.Server.Protection;
+using SignalRSecure.AspNetCore.Protection;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging.Abstractions;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
-using SignalRSecure.Server.Hubs;
-using SignalRSecure.Server.Protection;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -52,7 +54,7 @@ public sealed class UserLimitsTests : IDisposable
         var first = await AuthenticatedAsync("alice");
         await AuthenticatedAsync("alice");
 
-        GateTestbed.Disconnect(first);
+        await GateTestbed.DisconnectAsync(first);
         var replacement = await AuthenticatedAsync("alice");
 
         Assert.True(replacement.Gate.IsAuthenticated);
@@ -67,10 +69,10 @@ public sealed class UserLimitsTests : IDisposable
         await Assert.ThrowsAsync<HubException>(async () => await _testbed.Keeper.AuthenticateAsync(refused.Gate, await _testbed.IssueAsync("alice")));
         Assert.Equal(2, _testbed.Budgets.Count);
 
-        GateTestbed.Disconnect(refused);
+        await GateTestbed.DisconnectAsync(refused);
         foreach (var connection in connections)
         {
-            GateTestbed.Disconnect(connection);
+            await GateTestbed.DisconnectAsync(connection);
         }
 
         Assert.Equal(0, _testbed.Budgets.Count);

@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using SignalRSecure.Server.Accounts;
-using SignalRSecure.Server.Hubs;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
+using SignalRSecure.Server.Chat;
 
 namespace SignalRSecure.Tests.Unit;
 

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Hubs;
+using SignalRSecure.Server.Chat;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
@@ -33,7 +35,7 @@ public sealed class FaultTests
 
         var (members, _) = await bob.CallAsync(nameof(IChatHub.GetGroupMembers), "general");
         Assert.Equal(["bob"], members!.Value.EnumerateArray().Select(m => m.GetString()));
-        Assert.Equal(0, await server.GetRequiredService<SignalRSecure.Server.Gate.IUserConnectionRegistry>().CloseUserConnectionsAsync("alice", CloseReasons.Revoked));
+        Assert.Equal(0, await server.GetRequiredService<SignalRSecure.AspNetCore.Gate.IUserConnectionRegistry>().CloseUserConnectionsAsync("alice", CloseReasons.Revoked));
 
         // Every permit came back: the caps admit their full count again.
         var sockets = new List<RawHubSocket>();
@@ -102,7 +104,7 @@ public sealed class FaultTests
         Assert.True(sent > 1, $"sent {sent}");
         Assert.Equal("bob", left.Value.GetProperty("arguments")[0].GetProperty("user").GetString());
         Assert.Equal("after", afterward.GetProperty("arguments")[0].GetProperty("text").GetString());
-        Assert.Equal(["alice"], server.GetRequiredService<IGroupRoster>().Members("general"));
+        Assert.Equal(["alice"], await server.GetRequiredService<IGroupRoster>().MembersAsync("general"));
     }
 
     // Messages already on their way to the steady member may come before the one awaited.

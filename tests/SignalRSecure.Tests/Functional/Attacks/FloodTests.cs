@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using SignalRSecure.Contracts;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Tests.Infrastructure;
 using Xunit.Abstractions;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.Chat.Contracts;
+using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

@@ -1,3 +1,4 @@
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 

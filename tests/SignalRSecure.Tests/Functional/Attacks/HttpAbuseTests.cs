@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 
@@ -92,7 +93,7 @@ public sealed class HttpAbuseTests : IAsyncLifetime
     }
 
     private string UpgradeRequest(string extraHeaders) =>
-        $"GET {SecureEndpoints.ChatHub} HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        $"GET {ChatEndpoints.Hub} HTTP/1.1\r\nHost: {_server.BaseAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         $"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extraHeaders}\r\n";
 
     private async Task<string> SendRawAsync(string request)

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
+using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.AspNetCore.Tickets;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Protection;
-using SignalRSecure.Server.Tickets;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;

@@ -2,10 +2,11 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using SignalRSecure.Contracts;
-using SignalRSecure.Server.Accounts;
-using SignalRSecure.Tests.Infrastructure;
 using Xunit.Abstractions;
+using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.Chat.Contracts;
+using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

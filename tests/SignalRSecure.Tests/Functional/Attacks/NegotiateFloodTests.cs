@@ -6,10 +6,11 @@ using System.Net.Http.Json;
 using System.Reflection;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.Extensions.DependencyInjection;
-using SignalRSecure.Contracts;
-using SignalRSecure.Server.Diagnostics;
-using SignalRSecure.Tests.Infrastructure;
 using Xunit.Abstractions;
+using SignalRSecure.AspNetCore.Diagnostics;
+using SignalRSecure.Chat.Contracts;
+using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 
@@ -23,7 +24,7 @@ public sealed class NegotiateFloodTests(ITestOutputHelper output)
 {
     private const int PerMinute = 60;
     private const int Burst = 20;
-    private const string Negotiate = SecureEndpoints.ChatHub + "/negotiate?negotiateVersion=1";
+    private const string Negotiate = ChatEndpoints.Hub + "/negotiate?negotiateVersion=1";
 
     [Fact]
     public async Task NegotiateFlood_FromOneIp_GetsTheBurstAndRateThen429WithRetryAfter_WhileAnotherIpNegotiates()

@@ -1,6 +1,7 @@
 using System.Text;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
-using SignalRSecure.Server.Gate;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;

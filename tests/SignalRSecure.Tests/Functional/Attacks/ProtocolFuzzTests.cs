@@ -1,9 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

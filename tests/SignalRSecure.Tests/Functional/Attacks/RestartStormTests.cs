@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Xunit.Abstractions;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using SignalRSecure.Contracts;
-using SignalRSecure.Server.Hosting;
-using SignalRSecure.Server.Tickets;
-using SignalRSecure.Tests.Infrastructure;
 using Xunit.Abstractions;
+using SignalRSecure.AspNetCore.Hosting;
+using SignalRSecure.AspNetCore.Tickets;
+using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using Xunit.Abstractions;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace SignalRSecure.Tests.Functional.Attacks;
 

@@ -1,0 +1,42 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Protection;
+
+namespace SignalRSecure.AspNetCore.Accounts;
+
+/// <summary>
+/// Limits login attempts per IP and per user name (existing or not, so that the limit reveals nothing), on the
+/// fixed-window limiters of <c>System.Threading.RateLimiting</c>.
+/// </summary>
+internal sealed class LoginThrottle : IDisposable
+{
+    // User names longer than this are no names at all; cutting the partition key bounds the limiter's memory.
+    private const int MaximumKeyLength = 64;
+
+    private readonly PartitionedRateLimiter<(IPAddress Ip, string User)> _limiter;
+
+    public LoginThrottle(IOptions<LoginOptions> options)
+    {
+        var value = options.Value;
+        var perIp = PartitionedRateLimiter.Create<(IPAddress Ip, string User), IPAddress>(key =>
+            RateLimitPartition.GetFixedWindowLimiter(key.Ip, _ => Window(value.AttemptsPerIp, value.AttemptWindow)));
+        var perUser = PartitionedRateLimiter.Create<(IPAddress Ip, string User), string>(key =>
+            RateLimitPartition.GetFixedWindowLimiter(key.User, _ => Window(value.AttemptsPerUser, value.AttemptWindow)));
+        _limiter = PartitionedRateLimiter.CreateChained(perIp, perUser);
+    }
+
+    /// <summary>Counts one attempt; false (with how long to wait) when a limit is reached.</summary>
+    public bool TryAcquire(IPAddress? ip, string? username, out TimeSpan retryAfter)
+    {
+        var user = (username ?? string.Empty).ToLowerInvariant();
+        using var lease = _limiter.AttemptAcquire((ClientAddress.PartitionKey(ip), user.Length > MaximumKeyLength ? user[..MaximumKeyLength] : user));
+        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+
+    private static FixedWindowRateLimiterOptions Window(int permits, TimeSpan window) =>
+        new() { PermitLimit = permits, Window = window, QueueLimit = 0, AutoReplenishment = true };
+}

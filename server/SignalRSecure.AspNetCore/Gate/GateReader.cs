@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using SignalRSecure.Contracts;
+
+namespace SignalRSecure.AspNetCore.Gate;
+
+/// <summary>
+/// The gate at the byte level, between the transport and SignalR.
+/// Until the connection authenticates, SignalR reads only the handshake, pings, a close and a single well-formed
+/// <c>Authenticate</c> invocation, each within <see cref="SecureHubOptions.PreAuthenticationMaximumMessageSize"/> and
+/// <see cref="SecureHubOptions.PreAuthenticationMaximumMessages"/> in all. Anything else never reaches SignalR: the
+/// connection is closed instead, with <c>authentication failed</c> for an oversized message or a malformed
+/// Authenticate (both count as failed attempts) and <c>authentication required</c> for any other message.
+/// After authentication every message counts against <see cref="SecureHubOptions.MessagesPerSecond"/>, pings
+/// included, and one longer than <see cref="SecureHubOptions.MaximumReceiveMessageSize"/> closes the connection with
+/// <c>message too large</c> before SignalR reads it.
+/// </summary>
+/// <remarks>
+/// This sits below SignalR because hub filters never see unknown method names, stream items, completions or pings, and
+/// because nothing after the Authenticate frame may be dispatched before the gate knows who the connection is.
+/// </remarks>
+internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHubOptions options) : PipeReader
+{
+    private const byte RecordSeparator = 0x1e;
+
+    private MessageMeter _meter;
+    private int _messagesBeforeAuthentication;
+
+    // Set once the reader has handed SignalR its final, synthetic result; later AdvanceTo calls refer to it.
+    private bool _ended;
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (gate.State != GateState.Authenticated)
+        {
+            return ReadGatedAsync(cancellationToken);
+        }
+
+        var read = inner.ReadAsync(cancellationToken);
+        return read.IsCompletedSuccessfully ? MeterAuthenticated(read.Result) : MeterAuthenticatedAsync(read);
+    }
+
+    // Every read goes through ReadAsync, where the frames are inspected or metered.
+    public override bool TryRead(out ReadResult result)
+    {
+        result = default;
+        return false;
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        if (!_ended)
+        {
+            _meter.Advanced(consumed);
+            inner.AdvanceTo(consumed, examined);
+        }
+    }
+
+    public override void CancelPendingRead() => inner.CancelPendingRead();
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> MeterAuthenticatedAsync(ValueTask<ReadResult> read) => await MeterAuthenticated(await read);
+
+    private ValueTask<ReadResult> MeterAuthenticated(ReadResult result)
+    {
+        if (result.IsCanceled || result.Buffer.IsEmpty)
+        {
+            return new(result);
+        }
+
+        var messages = _meter.Measure(result.Buffer, options.MaximumReceiveMessageSize, out var oversized);
+        var violation = oversized ? CloseReasons.MessageTooLarge
+            : messages > 0 && !gate.TryTakeMessages(messages) ? CloseReasons.RateLimited
+            : null;
+        if (violation is null)
+        {
+            return new(result);
+        }
+
+        inner.AdvanceTo(result.Buffer.End);
+        gate.RefuseAfterAuthentication(violation);
+        return EndAsync();
+    }
+
+    private async ValueTask<ReadResult> ReadGatedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            switch (gate.State)
+            {
+                case GateState.Authenticated:
+                    return await ReadAsync(cancellationToken);
+                case GateState.Closing:
+                    return await EndAsync();
+                case GateState.Authenticating:
+                    await gate.AuthenticationSettled.WaitAsync(cancellationToken);
+                    continue;
+            }
+
+            var result = await inner.ReadAsync(cancellationToken);
+            if (gate.State is GateState.Closing or GateState.Authenticated)
+            {
+                // The state moved while the read was pending (a deadline, a close from outside): decide again.
+                inner.AdvanceTo(result.Buffer.Start);
+                continue;
+            }
+
+            if (result.IsCanceled || result.Buffer.IsEmpty)
+            {
+                return result;
+            }
+
+            var verdict = gate.State == GateState.Handshaking ? InspectHandshake(result.Buffer) : InspectMessages(result.Buffer);
+            if (verdict.Violation is { } violation)
+            {
+                inner.AdvanceTo(result.Buffer.End);
+                if (gate.State == GateState.Handshaking)
+                {
+                    gate.AbortHandshake(violation);
+                    _ended = true;
+                    return new ReadResult(default, isCanceled: true, isCompleted: false);
+                }
+
+                gate.RefuseBeforeAuthentication(violation, verdict.CloseReason);
+                return await EndAsync();
+            }
+
+            return verdict.PassUpTo is { } end
+                ? new ReadResult(result.Buffer.Slice(0, end), isCanceled: false, isCompleted: false)
+                : result;
+        }
+    }
+
+    private async ValueTask<ReadResult> EndAsync()
+    {
+        await gate.SendCloseMessageAsync();
+        _ended = true;
+
+        // An empty, completed read ends SignalR's loop the ordinary way: OnDisconnectedAsync runs, the socket closes.
+        return new ReadResult(default, isCanceled: false, isCompleted: true);
+    }
+
+    private Verdict InspectHandshake(ReadOnlySequence<byte> buffer)
+    {
+        var end = buffer.PositionOf(RecordSeparator);
+        var length = end is { } position ? buffer.Slice(0, position).Length : buffer.Length;
+        return length > options.PreAuthenticationMaximumMessageSize
+            ? Verdict.Refuse("an oversized handshake", CloseReasons.AuthenticationRequired)
+            : Verdict.PassAll;
+    }
+
+    private Verdict InspectMessages(ReadOnlySequence<byte> buffer)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        while (reader.TryReadTo(out ReadOnlySequence<byte> frame, RecordSeparator))
+        {
+            if (frame.Length > options.PreAuthenticationMaximumMessageSize)
+            {
+                return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed);
+            }
+
+            // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
+            if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+            {
+                return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
+            }
+
+            switch (PreAuthenticationFrames.Classify(frame))
+            {
+                case PreAuthenticationFrame.Ping or PreAuthenticationFrame.Close:
+                    continue;
+                case PreAuthenticationFrame.Authenticate when gate.TryBeginAuthentication():
+                    // SignalR gets frames up to this one; what follows waits until the gate knows who this is.
+                    return Verdict.PassUntil(reader.Position);
+                case PreAuthenticationFrame.Authenticate:
+                    return Verdict.Refuse("a second Authenticate", CloseReasons.AuthenticationRequired);
+                case PreAuthenticationFrame.MalformedAuthenticate:
+                    return Verdict.Refuse("a malformed Authenticate", CloseReasons.AuthenticationFailed);
+                case var other:
+                    return Verdict.Refuse($"a message of kind {other}", CloseReasons.AuthenticationRequired);
+            }
+        }
+
+        return reader.Remaining > options.PreAuthenticationMaximumMessageSize
+            ? Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed)
+            : Verdict.PassAll;
+    }
+
+    private readonly record struct Verdict(SequencePosition? PassUpTo, string? Violation, string CloseReason)
+    {
+        public static Verdict PassAll => default;
+
+        public static Verdict PassUntil(SequencePosition end) => new(end, null, string.Empty);
+
+        public static Verdict Refuse(string violation, string closeReason) => new(null, violation, closeReason);
+    }
+}

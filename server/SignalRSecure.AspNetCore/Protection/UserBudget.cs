@@ -1,0 +1,31 @@
+namespace SignalRSecure.AspNetCore.Protection;
+
+/// <summary>
+/// What one user's authenticated connections on this node share: how many there are and one invocation bucket.
+/// Created by <see cref="UserBudgets"/> for the user's first connection and dropped with the last one; each
+/// connection holds a reference to it.
+/// </summary>
+internal sealed class UserBudget(string user, double burst, long now)
+{
+    private readonly Lock _lock = new();
+    private TokenBucket _invocations = new(burst, now);
+
+    public string User { get; } = user;
+
+    /// <summary>The user's connections holding this budget; guarded by <see cref="UserBudgets"/>.</summary>
+    internal int Connections { get; set; }
+
+    /// <summary>True once the last connection gave it back: a new connection of the user gets a fresh budget.</summary>
+    internal bool Retired { get; set; }
+
+    internal Lock SyncRoot => _lock;
+
+    /// <summary>Takes one token from the user's invocation bucket.</summary>
+    public bool TryTakeInvocation(TimeProvider time, double perSecond, double burst)
+    {
+        lock (_lock)
+        {
+            return _invocations.TryTake(time, perSecond, burst);
+        }
+    }
+}

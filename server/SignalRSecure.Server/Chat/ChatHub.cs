@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.Chat.Contracts;
+using SignalRSecure.Contracts;
+
+namespace SignalRSecure.Server.Chat;
+
+/// <summary>
+/// The chat hub: echo, broadcast, and groups the user is allowed to join. Every method here runs only for an
+/// authenticated connection; identity comes from the ticket (<see cref="SecureHub{TClient}.CurrentUser"/>), never
+/// from an argument. Membership lives in the <see cref="IGroupRoster"/> alone; SignalR's groups follow it.
+/// </summary>
+/// <remarks>
+/// The roster may be a shared store that fails: a method whose roster call throws answers
+/// <see cref="HubErrors.Unavailable"/> (the store's error is logged, never sent), and a failure while a closed
+/// connection is cleaned up is logged without failing the disconnect.
+/// </remarks>
+public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, TimeProvider time, ILogger<ChatHub> logger)
+    : SecureHub<IChatClient>, IChatHub
+{
+    private readonly ChatOptions _options = options.Value;
+
+    /// <inheritdoc />
+    public Task<string> Echo(string text)
+    {
+        ValidateText(text);
+        return Task.FromResult(text);
+    }
+
+    /// <inheritdoc />
+    public Task Broadcast(string text)
+    {
+        ValidateText(text);
+
+        // Clients.All is gated: it reaches authenticated connections only.
+        return Clients.All.ReceiveMessage(new ChatMessage(CurrentUser.Name, text, null, time.GetUtcNow()));
+    }
+
+    /// <inheritdoc />
+    public async Task JoinGroup(string group)
+    {
+        ValidateGroup(group);
+        var user = CurrentUser;
+        if (!GroupNames.IsAllowed(user.Groups, group))
+        {
+            throw new HubException(HubErrors.Forbidden);
+        }
+
+        var joined = await RosterAsync(
+            token => roster.TryJoinAsync(Context.ConnectionId, user.Name, group, _options.MaximumGroupsPerConnection, token));
+        switch (joined)
+        {
+            case IGroupRoster.JoinResult.TooManyGroups:
+                throw new HubException(HubErrors.TooManyGroups);
+            case IGroupRoster.JoinResult.AlreadyMember:
+                return;
+        }
+
+        await Groups.AddToGroupAsync(Context.ConnectionId, group);
+
+        // A Reauthenticate on another connection of the user may have taken the group away since the check above,
+        // and its observer may have looked at the roster before this join: undo, or the membership would outlive
+        // the right to it.
+        if (!GroupNames.IsAllowed(CurrentUser.Groups, group))
+        {
+            await RosterAsync(token => roster.LeaveAsync(Context.ConnectionId, group, token));
+            await Groups.RemoveFromGroupAsync(Context.ConnectionId, group);
+            throw new HubException(HubErrors.Forbidden);
+        }
+
+        await Clients.Group(group).UserJoined(new GroupPresence(group, user.Name));
+    }
+
+    /// <inheritdoc />
+    public async Task LeaveGroup(string group)
+    {
+        ValidateGroup(group);
+        if (!await RosterAsync(token => roster.LeaveAsync(Context.ConnectionId, group, token)))
+        {
+            throw new HubException(HubErrors.NotAMember);
+        }
+
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, group);
+
+        // As when a connection closes: UserLeft means the user has no connection left in the group, which is what
+        // lets a client that receives it for its own user drop the group.
+        var user = CurrentUser.Name;
+        if (!(await RosterAsync(token => roster.MembersAsync(group, token))).Contains(user, StringComparer.Ordinal))
+        {
+            await Clients.Group(group).UserLeft(new GroupPresence(group, user));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task SendToGroup(string group, string text)
+    {
+        ValidateGroup(group);
+        ValidateText(text);
+        await RequireMembershipAsync(group);
+        await Clients.Group(group).ReceiveMessage(new ChatMessage(CurrentUser.Name, text, group, time.GetUtcNow()));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> GetGroupMembers(string group)
+    {
+        ValidateGroup(group);
+        await RequireMembershipAsync(group);
+        return await RosterAsync(token => roster.MembersAsync(group, token));
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        // Only an authenticated connection can have joined groups; an unauthenticated one has nothing to announce.
+        if (TryGetCurrentUser(out var user))
+        {
+            try
+            {
+                // Not cancelled with the connection, which is gone already: the cleanup must still run.
+                foreach (var group in await roster.RemoveConnectionAsync(Context.ConnectionId, CancellationToken.None))
+                {
+                    await Clients.Group(group).UserLeft(new GroupPresence(group, user.Name));
+                }
+            }
+            catch (Exception ex)
+            {
+                // A shared roster that is down must not fail the disconnect: its entries for this connection expire there.
+                ChatLog.DisconnectCleanupFailed(logger, Context.ConnectionId, user.Name, ex);
+            }
+        }
+
+        await base.OnDisconnectedAsync(exception);
+    }
+
+    private void ValidateText(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            throw new HubException(HubErrors.InvalidMessage);
+        }
+
+        if (text.Length > _options.MaximumTextLength)
+        {
+            throw new HubException(HubErrors.MessageTooLong);
+        }
+    }
+
+    private static void ValidateGroup(string? group)
+    {
+        if (!GroupNames.IsValid(group))
+        {
+            throw new HubException(HubErrors.InvalidGroup);
+        }
+    }
+
+    private async Task RequireMembershipAsync(string group, [CallerMemberName] string hubMethod = "")
+    {
+        if (!await RosterAsync(token => roster.IsMemberAsync(Context.ConnectionId, group, token), hubMethod))
+        {
+            throw new HubException(HubErrors.NotAMember);
+        }
+    }
+
+    /// <summary>
+    /// Runs one roster call for the connection; a store that fails becomes <see cref="HubErrors.Unavailable"/>, and its
+    /// exception (which may name hosts or carry its own text) goes to the log only.
+    /// </summary>
+    private async Task<T> RosterAsync<T>(Func<CancellationToken, ValueTask<T>> call, [CallerMemberName] string hubMethod = "")
+    {
+        var aborted = Context.ConnectionAborted;
+        try
+        {
+            return await call(aborted);
+        }
+        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        {
+            ChatLog.RosterFailed(logger, hubMethod, Context.ConnectionId, ex);
+            throw new HubException(HubErrors.Unavailable);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace SignalRSecure.Server.Chat;
+
+/// <summary>The chat hub's log events. None of them carries a ticket, a message text or the store's credentials.</summary>
+internal static partial class ChatLog
+{
+    [LoggerMessage(EventId = 501, EventName = "RosterFailed", Level = LogLevel.Warning,
+        Message = "Hub method {HubMethod} on connection {ConnectionId} answered unavailable: the group roster failed")]
+    public static partial void RosterFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 502, EventName = "DisconnectCleanupFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User} closed, but its group memberships could not be cleaned up")]
+    public static partial void DisconnectCleanupFailed(ILogger logger, string connectionId, string user, Exception exception);
+}

@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.Server.Chat;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the chat hub on the SignalRSecure gate.</summary>
+public static class ChatServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the chat hub (<see cref="ChatHub"/>) behind the gate (<c>AddSecureHub</c>), with its options and the
+    /// observer that ends memberships a newer ticket no longer allows. The group roster is the gate's
+    /// (<c>IGroupRoster</c>, in memory unless the app registers a shared one).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The SignalR builder.</returns>
+    public static ISignalRServerBuilder AddChatHub(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGroupRightsObserver, ChatGroupRightsObserver>());
+        return services.AddSecureHub<ChatHub>();
+    }
+}
