@@ -348,20 +348,30 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     }
 
     /// <summary>
-    /// Closes the connection once the reply to the invocation in progress has been written: the reader sends the
-    /// close message on SignalR's next read, which comes only after that reply.
+    /// Closes the connection once the reply to the invocation in progress has been written: SignalR writes the reply
+    /// after the hub method returns and releases the hub only then, so the reader sends the close message when
+    /// <see cref="InvocationEnded"/> wakes it, and the client reads the reply first.
     /// </summary>
     public void CloseAfterReply(string reason)
     {
         lock (_lock)
         {
-            if (!BeginClosing(reason))
-            {
-                return;
-            }
+            BeginClosing(reason);
+        }
+    }
+
+    /// <summary>Called when SignalR releases the hub of an invocation on this connection, its reply written.</summary>
+    public void InvocationEnded()
+    {
+        if (_state != GateState.Closing)
+        {
+            return;
         }
 
         ReleaseHeldReads();
+
+        // An authenticated connection's reader waits for the client's next frame: wake it to send the close now.
+        _transportInput.CancelPendingRead();
     }
 
     /// <inheritdoc />

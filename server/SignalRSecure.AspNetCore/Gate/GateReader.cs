@@ -68,6 +68,13 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
 
     private ValueTask<ReadResult> MeterAuthenticated(ReadResult result)
     {
+        if (gate.State == GateState.Closing)
+        {
+            // The gate decided to close while the read was pending (or woke it for that): nothing more reaches SignalR.
+            inner.AdvanceTo(result.Buffer.Start);
+            return EndAsync();
+        }
+
         if (result.IsCanceled || result.Buffer.IsEmpty)
         {
             return new(result);

@@ -53,6 +53,18 @@ public abstract class SecureHub<TClient> : Hub<TClient>, ISecureHub
         return gate.Keeper.ReauthenticateAsync(gate, ticket);
     }
 
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        // SignalR releases the hub of an invocation after writing its reply: a close the invocation asked for can go now.
+        if (disposing && Context is { } context)
+        {
+            ConnectionGate.From(context)?.InvocationEnded();
+        }
+
+        base.Dispose(disposing);
+    }
+
     private ConnectionGate RequireGate() =>
         ConnectionGate.From(Context) ?? throw new InvalidOperationException($"{GetType().Name} must be mapped with MapSecureHub.");
 }

@@ -26,6 +26,23 @@ public sealed class ConnectionGateTests : IDisposable
     }
 
     [Fact]
+    public void CloseAfterReply_HoldsTheReaderUntilTheInvocationHasEnded()
+    {
+        var connection = _testbed.Open();
+        Assert.True(connection.Gate.TryBeginAuthentication());
+        var settled = connection.Gate.AuthenticationSettled;
+
+        // The close message must follow the reply, which SignalR writes after the hub method returns.
+        connection.Gate.CloseAfterReply(CloseReasons.AuthenticationFailed);
+        var heldUntilTheReply = !settled.IsCompleted;
+        connection.Gate.InvocationEnded();
+
+        Assert.True(heldUntilTheReply);
+        Assert.True(settled.IsCompleted);
+        Assert.Equal(GateState.Closing, connection.Gate.State);
+    }
+
+    [Fact]
     public async Task Deadline_DuringHandshake_AbortsTheConnection()
     {
         var connection = _testbed.Open(handshakeDone: false);
