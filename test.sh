@@ -17,6 +17,13 @@ if ! command -v openssl >/dev/null; then
   apt-get update -qq && apt-get install -y -qq openssl
 fi
 
+# The scale-out tests start redis-server processes of their own on random loopback ports; Debian's package if missing.
+# (Its package may start a system service where systemd runs; the tests never use it.)
+if ! command -v redis-server >/dev/null; then
+  step "installing redis-server (apt-get)"
+  apt-get update -qq && apt-get install -y -qq redis-server
+fi
+
 # NuGet packages are restored by dotnet itself (versions pinned in Directory.Packages.props). Building the server also
 # bundles the chat page from client-js, running npm ci there first when node_modules is missing or older than
 # package-lock.json: the only npm ci of the run.
