@@ -25,7 +25,7 @@ public static class HubErrors
     /// <summary>The caller has not joined that group.</summary>
     public const string NotAMember = "not a member";
 
-    /// <summary>The group name does not match <c>^[A-Za-z0-9_.-]{1,64}$</c>.</summary>
+    /// <summary>The group name is not 1 to 64 of <c>A-Z a-z 0-9 _ . -</c> (the whole string: no line terminator either).</summary>
     public const string InvalidGroup = "invalid group";
 
     /// <summary>The text is longer than the configured maximum.</summary>

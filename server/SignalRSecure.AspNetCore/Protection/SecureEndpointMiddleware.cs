@@ -83,17 +83,13 @@ internal sealed class SecureEndpointMiddleware(
         using var admission = admissions.TryAdmit(remoteIp);
         if (admission is null)
         {
-            metrics.RateLimited("connections");
-            ProtectionLog.ConnectionCapRefused(logger, remoteIp);
-            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            await RefuseOverConnectionCapAsync(context, remoteIp);
             return;
         }
 
         if (!await pace.WaitForTurnAsync(context.RequestAborted))
         {
-            metrics.RateLimited("new-connections");
-            ProtectionLog.NewConnectionQueueFull(logger, remoteIp);
-            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            await RefuseQueueFullAsync(context, remoteIp);
             return;
         }
 
@@ -124,9 +120,7 @@ internal sealed class SecureEndpointMiddleware(
         {
             if (admission is null)
             {
-                metrics.RateLimited("connections");
-                ProtectionLog.ConnectionCapRefused(logger, remoteIp);
-                await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+                await RefuseOverConnectionCapAsync(context, remoteIp);
                 return;
             }
         }
@@ -135,13 +129,25 @@ internal sealed class SecureEndpointMiddleware(
         {
             // Refused for everyone's sake, not the address's: it keeps its negotiation.
             negotiations.Return(remoteIp);
-            metrics.RateLimited("new-connections");
-            ProtectionLog.NewConnectionQueueFull(logger, remoteIp);
-            await WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+            await RefuseQueueFullAsync(context, remoteIp);
             return;
         }
 
         await next(context);
+    }
+
+    private Task RefuseOverConnectionCapAsync(HttpContext context, IPAddress? remoteIp)
+    {
+        metrics.RateLimited("connections");
+        ProtectionLog.ConnectionCapRefused(logger, remoteIp);
+        return WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
+    }
+
+    private Task RefuseQueueFullAsync(HttpContext context, IPAddress? remoteIp)
+    {
+        metrics.RateLimited("new-connections");
+        ProtectionLog.NewConnectionQueueFull(logger, remoteIp);
+        return WriteTooManyAsync(context, TimeSpan.FromSeconds(1));
     }
 
     private bool HasOversizedWebSocketHeader(HttpRequest request) =>
