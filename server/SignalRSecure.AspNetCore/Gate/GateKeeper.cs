@@ -86,6 +86,19 @@ internal sealed class GateKeeper(
             throw new HubException(HubErrors.Unavailable);
         }
 
+        try
+        {
+            // Only now may the hub's lifetime manager (and a backplane behind it) deliver to the connection.
+            await gate.JoinLifetimeManagerAsync();
+        }
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
+        {
+            // A scale-out manager that cannot subscribe the connection could not deliver to it: same answer as above.
+            GateLog.LifetimeManagerJoinFailed(logger, gate.ConnectionId, gate.RemoteIp, identity.Name, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
+        }
+
         if (gate.IsDisposed)
         {
             // The connection ended while Authenticate was finishing, and its removal from the registry may have run first.

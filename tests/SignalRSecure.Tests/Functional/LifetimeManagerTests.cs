@@ -102,6 +102,34 @@ public sealed class LifetimeManagerTests
         Assert.Equal(2, calls.Sends.Count(send => send == $"group:{ConnectionGate.AuthenticatedGroup}"));
     }
 
+    [Fact]
+    public async Task InnerManager_ConnectionNotAuthenticated_DoesNotKnowIt()
+    {
+        // Arrange: the app's manager stands for a scale-out one, which delivers what other nodes send straight to the
+        // connections it knows, past this node's gated manager.
+        await using var server = await SecureServer.StartAsync(servicesAfter: RegisterRecordingManagerWithCalls);
+        var calls = server.GetRequiredService<ManagerCalls>();
+        var gated = Assert.IsType<GatedHubLifetimeManager<ChatHub>>(server.GetRequiredService<HubLifetimeManager<ChatHub>>());
+        var ticket = await server.GetTicketAsync(SecureServer.Carol);
+        await using var listener = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+
+        // Act: the inner manager's own broadcast (a backplane's delivery) before and after the listener authenticates.
+        await gated.Inner.SendAllAsync(nameof(IChatClient.ReceiveMessage), [Message("before")]).WaitAsync(TimeSpan.FromSeconds(10));
+        var connectedBefore = calls.Connected;
+        await listener.CallAsync(nameof(IChatHub.Authenticate), ticket);
+        var connectedAfter = calls.Connected;
+        await gated.Inner.SendAllAsync(nameof(IChatClient.ReceiveMessage), [Message("after")]).WaitAsync(TimeSpan.FromSeconds(10));
+        var received = await listener.ReceiveAsync();
+
+        // Assert: the inner manager heard of the connection only when it authenticated, before the answer.
+        Assert.Equal(0, connectedBefore);
+        Assert.Equal(1, connectedAfter);
+        Assert.Empty(listener.PassedOver);
+        Assert.Equal("after", Text(received));
+    }
+
+    private static ChatMessage Message(string text) => new("server", text, null, DateTimeOffset.UnixEpoch);
+
     private static string? Text(System.Text.Json.JsonElement message) =>
         message.GetProperty("arguments")[0].GetProperty("text").GetString();
 
