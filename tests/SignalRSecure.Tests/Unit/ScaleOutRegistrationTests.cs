@@ -9,6 +9,7 @@ using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Server.Chat;
 using SignalRSecure.StackExchangeRedis.Accounts;
+using SignalRSecure.StackExchangeRedis.Gate;
 using SignalRSecure.StackExchangeRedis.Tickets;
 
 namespace SignalRSecure.Tests.Unit;
@@ -29,6 +30,7 @@ public sealed class ScaleOutRegistrationTests
         Assert.IsType<RedisHubLifetimeManager<ChatHub>>(gated.Inner);
         Assert.IsType<RedisTicketStore>(app.Services.GetRequiredService<ITicketStore>());
         Assert.IsType<RedisSessionStore>(app.Services.GetRequiredService<ISessionStore>());
+        Assert.IsType<RedisUserConnectionRegistry>(app.Services.GetRequiredService<IUserConnectionRegistry>());
         Assert.Equal("cluster-a:", app.Services.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration.ChannelPrefix.ToString());
     }
 

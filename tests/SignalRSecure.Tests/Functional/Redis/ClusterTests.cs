@@ -176,6 +176,68 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Equal(HttpStatusCode.Unauthorized, afterLogout.StatusCode);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LogoutOrRevocation_OnOneNode_ClosesTheUsersConnectionsOnEveryNodeWithinOneSecond(bool revoke)
+    {
+        // Arrange: alice's session on A, one connection of hers on each node, and bob's on B.
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        using var session = nodeA.CreateAuthClient();
+        await session.LoginAsync(SecureServer.Alice);
+        await using var onA = await AuthenticatedAsync(nodeA, (await session.GetTicketAsync()).Ticket);
+        await using var onB = await AuthenticatedAsync(nodeB, (await session.GetTicketAsync()).Ticket);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+        var expected = revoke ? CloseReasons.Revoked : CloseReasons.LoggedOut;
+
+        // Act
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var response = revoke ? await session.RevokeAsync(SecureServer.Alice.Name) : await session.LogoutAsync();
+        var closeOnB = await onB.ReceiveCloseAsync().WaitAsync(Timeout);
+        var elapsed = watch.Elapsed;
+        var closeOnA = await onA.ReceiveCloseAsync().WaitAsync(Timeout);
+
+        // Assert: both closed with the reason, B's within 1 s of the request; bob's connection still answers.
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal(expected, closeOnA.Error);
+        Assert.Equal(expected, closeOnB.Error);
+        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"closed on the other node after {elapsed.TotalMilliseconds:F0} ms");
+        var (echo, error) = await bob.CallAsync(nameof(IChatHub.Echo), "still here").WaitAsync(Timeout);
+        Assert.Null(error);
+        Assert.Equal("still here", echo?.GetString());
+    }
+
+    [Fact]
+    public async Task Reauthenticate_OnOneNode_ChangesTheGroupRightsOfTheUsersConnectionsOnEveryNode()
+    {
+        // Arrange: dave may join "ops" on B, from a ticket issued for "general" and "ops".
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        using var issuer = nodeA.CreateAuthClient();
+        await using var onB = await AuthenticatedAsync(nodeB, await IssueAsync(issuer, "general", "ops"));
+        await using var onA = await AuthenticatedAsync(nodeA, await IssueAsync(issuer, "general", "ops"));
+        await CallOkAsync(onB, nameof(IChatHub.JoinGroup), "general");
+
+        // Act: a newer ticket without "ops" on A.
+        await CallOkAsync(onA, nameof(IChatHub.Reauthenticate), await IssueAsync(issuer, "general"));
+        await nodeB.Logs.WaitForAsync(r => r.EventId.Name == "GroupsChanged", Timeout);
+        var (_, joinOps) = await onB.CallAsync(nameof(IChatHub.JoinGroup), "ops").WaitAsync(Timeout);
+
+        // Assert
+        Assert.NotNull(joinOps);
+        Assert.Contains(nodeB.Logs.WithEvent("GroupsChanged"), r => r.Message.Contains("dave", StringComparison.Ordinal));
+    }
+
+    private static async Task<string> IssueAsync(AuthClient issuer, params string[] groups)
+    {
+        using var response = await issuer.IssueTicketAsync(new IssueTicketRequest("dave", groups, ClientIp: "127.0.0.1"));
+        response.EnsureSuccessStatusCode();
+        return (await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<TicketResponse>(response.Content))!.Ticket;
+    }
+
     private Task<SecureServer> StartNodeAsync(string prefix, IDictionary<string, string?>? settings = null)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
@@ -192,9 +254,11 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
     private static string ConnectionIdOf(string connectionOpenedMessage) => connectionOpenedMessage.Split(' ')[2];
 
-    private static async Task<RawHubSocket> AuthenticatedAsync(SecureServer node, TestUser user)
+    private static async Task<RawHubSocket> AuthenticatedAsync(SecureServer node, TestUser user) =>
+        await AuthenticatedAsync(node, await node.GetTicketAsync(user));
+
+    private static async Task<RawHubSocket> AuthenticatedAsync(SecureServer node, string ticket)
     {
-        var ticket = await node.GetTicketAsync(user);
         var socket = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
         await CallOkAsync(socket, nameof(IChatHub.Authenticate), ticket);
         return socket;
