@@ -29,6 +29,9 @@ internal sealed class GateKeeper(
     /// <summary>The reason metrics and logs give for an attempt refused, unread, because its address is locked out.</summary>
     public const string LockedOutReason = "LockedOut";
 
+    /// <summary>The reason metrics give for an attempt that failed because the ticket store failed.</summary>
+    public const string StoreFailedReason = "StoreFailed";
+
     private readonly IGroupRightsObserver[] _groupRightsObservers = [.. groupRightsObservers];
 
     public SecureHubOptions Options { get; } = options.Value;
@@ -259,10 +262,15 @@ internal sealed class GateKeeper(
                 : expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser
                 : null;
         }
-        catch (Exception) when (!gate.ConnectionAborted.IsCancellationRequested)
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
         {
-            // A failing shared store must not leave the connection half-authenticated, nor leak the store's error.
-            rejection = TicketRejection.Unknown;
+            // A failing shared store must not leave the connection half-authenticated, nor leak the store's error. The
+            // ticket was not found used, so it is not the client's fault: no lockout strike, and a retryable close.
+            failures.EndAttempt(gate.RemoteIp, failed: false);
+            metrics.AuthenticationFailed(StoreFailedReason);
+            GateLog.TicketStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
         }
         catch
         {
