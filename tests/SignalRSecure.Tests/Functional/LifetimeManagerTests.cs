@@ -128,6 +128,31 @@ public sealed class LifetimeManagerTests
         Assert.Equal("after", Text(received));
     }
 
+    [Fact]
+    public async Task InnerManager_ConnectionLeaves_HearsOfItsEndOnlyIfItHeardOfItsStart()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync(servicesAfter: RegisterRecordingManagerWithCalls);
+        var calls = server.GetRequiredService<ManagerCalls>();
+        var ticket = await server.GetTicketAsync(SecureServer.Alice);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var unauthenticated = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        var authenticated = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        await authenticated.CallAsync(nameof(IChatHub.Authenticate), ticket);
+
+        // Act: the unauthenticated one leaves first (its end is logged), then the authenticated one.
+        await unauthenticated.DisposeAsync();
+        await server.Logs.WaitForAsync(r => r.EventId.Name == "ConnectionClosed", TimeSpan.FromSeconds(10));
+        var disconnectedAfterUnauthenticated = calls.Disconnected;
+        await authenticated.DisposeAsync();
+        var disconnects = await calls.NextDisconnect.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        Assert.Equal(0, disconnectedAfterUnauthenticated);
+        Assert.Equal(1, disconnects);
+        Assert.Equal(1, calls.Connected);
+    }
+
     private static ChatMessage Message(string text) => new("server", text, null, DateTimeOffset.UnixEpoch);
 
     private static string? Text(System.Text.Json.JsonElement message) =>
@@ -152,6 +177,14 @@ public sealed class LifetimeManagerTests
         public ConcurrentQueue<string> Sends { get; } = new();
 
         public void OnConnected() => Interlocked.Increment(ref _connected);
+
+        private int _disconnected;
+
+        public int Disconnected => Volatile.Read(ref _disconnected);
+
+        public TaskCompletionSource<int> NextDisconnect { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnDisconnected() => NextDisconnect.TrySetResult(Interlocked.Increment(ref _disconnected));
     }
 
     /// <summary>An app's own lifetime manager for every hub: SignalR's default, recording what passes through it.</summary>
@@ -163,6 +196,12 @@ public sealed class LifetimeManagerTests
         {
             calls.OnConnected();
             return base.OnConnectedAsync(connection);
+        }
+
+        public override Task OnDisconnectedAsync(HubConnectionContext connection)
+        {
+            calls.OnDisconnected();
+            return base.OnDisconnectedAsync(connection);
         }
 
         public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
