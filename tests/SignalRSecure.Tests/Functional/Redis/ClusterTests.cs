@@ -154,6 +154,36 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
     }
 
     [Fact]
+    public async Task Broadcast_WhileConnectionsWaitUnauthenticatedOnEitherNode_ReachesThemOnlyAfterTheyAuthenticate()
+    {
+        // Arrange: a waiting connection on each node; alice on A and bob on B broadcast while they wait.
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        var ticketA = await nodeA.GetTicketAsync(SecureServer.Carol);
+        var ticketB = await nodeB.GetTicketAsync(SecureServer.Carol);
+        await using var waitingOnA = await RawHubSocket.ConnectWithHandshakeAsync(nodeA.WebSocketHubUri);
+        await using var waitingOnB = await RawHubSocket.ConnectWithHandshakeAsync(nodeB.WebSocketHubUri);
+        await using var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+
+        // Act
+        await CallOkAsync(alice, nameof(IChatHub.Broadcast), "from A");
+        await CallOkAsync(bob, nameof(IChatHub.Broadcast), "from B");
+        Assert.Equal("from A", await NextTextAsync(bob));
+        Assert.Equal("from B", await NextTextAsync(alice, skip: "from A"));
+        await CallOkAsync(waitingOnA, nameof(IChatHub.Authenticate), ticketA);
+        await CallOkAsync(waitingOnB, nameof(IChatHub.Authenticate), ticketB);
+        int[] passedOver = [waitingOnA.PassedOver.Count, waitingOnB.PassedOver.Count];
+        await CallOkAsync(alice, nameof(IChatHub.Broadcast), "after");
+
+        // Assert
+        Assert.Equal([0, 0], passedOver);
+        Assert.Equal("after", await NextTextAsync(waitingOnA));
+        Assert.Equal("after", await NextTextAsync(waitingOnB));
+    }
+
+    [Fact]
     public async Task Session_CookieFromOneNode_MintsTicketsOnAnotherUntilLogoutOnTheFirst()
     {
         // Arrange
