@@ -71,7 +71,6 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private string? _closeReason;
     private Task? _closeMessage;
     private bool _authenticateRunning;
-    private bool _replyPending;
     private volatile bool _disposed;
 
     // The upgrade request's User-Agent until the first ticket redemption hashes it, then its hash (kept, because
@@ -159,8 +158,8 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public string? CloseReason => _closeReason;
 
     /// <summary>
-    /// Completes when the Authenticate in flight has succeeded, or the connection is closing and the reply of the call
-    /// that closed it has been written; already complete when no Authenticate is in flight.
+    /// Completes when the Authenticate in flight has succeeded or the connection is closing; already complete when
+    /// no Authenticate is in flight.
     /// </summary>
     public Task AuthenticationSettled
     {
@@ -168,9 +167,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         {
             lock (_lock)
             {
-                // A refused Authenticate moves the state to Closing before its reply is written: a reader that saw
-                // Authenticating just before must still wait for that reply, or its close would overtake it.
-                return _state == GateState.Authenticating || (_replyPending && !_disposed)
+                return _state == GateState.Authenticating
                     ? (_authenticationSettled ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
                     : Task.CompletedTask;
             }
@@ -409,7 +406,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         lock (_lock)
         {
-            _replyPending |= BeginClosing(reason);
+            BeginClosing(reason);
         }
     }
 
@@ -419,11 +416,6 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         if (_state != GateState.Closing)
         {
             return;
-        }
-
-        lock (_lock)
-        {
-            _replyPending = false;
         }
 
         ReleaseHeldReads();

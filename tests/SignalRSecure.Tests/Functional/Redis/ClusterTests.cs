@@ -60,7 +60,16 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
             var attempts = sockets.Select(async socket =>
             {
                 await start.Task;
-                return await socket.CallAsync(nameof(IChatHub.Authenticate), ticket);
+                try
+                {
+                    return (await socket.CallAsync(nameof(IChatHub.Authenticate), ticket)).Error;
+                }
+                catch (InvalidOperationException ex) when (ex.Message.Contains(CloseReasons.AuthenticationFailed, StringComparison.Ordinal))
+                {
+                    // Under heavy load the close message of a refused Authenticate has been seen (2 runs of the whole
+                    // suite in 4) to arrive before its reply; a refusal either way (see the report of this change).
+                    return HubErrors.AuthenticationFailed;
+                }
             }).ToArray();
 
             // Act
@@ -68,8 +77,8 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
             var results = await Task.WhenAll(attempts).WaitAsync(TimeSpan.FromSeconds(30));
 
             // Assert
-            Assert.Equal(1, results.Count(r => r.Error is null));
-            Assert.Equal(49, results.Count(r => HubErrors.TryParse(r.Error, out var e) && e == HubErrors.AuthenticationFailed));
+            Assert.Equal(1, results.Count(error => error is null));
+            Assert.Equal(49, results.Count(error => HubErrors.TryParse(error, out var e) && e == HubErrors.AuthenticationFailed));
         }
         finally
         {
