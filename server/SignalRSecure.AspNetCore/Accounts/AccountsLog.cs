@@ -37,4 +37,8 @@ internal static partial class AccountsLog
     [LoggerMessage(EventId = 208, EventName = "LoginVerificationRefused", Level = LogLevel.Warning,
         Message = "Sign-in from {RemoteIp} refused: every password verification thread is busy and the queue is full")]
     public static partial void LoginVerificationRefused(ILogger logger, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 209, EventName = "StoreFailed", Level = LogLevel.Warning,
+        Message = "An auth request from {RemoteIp} answered 503: a store failed")]
+    public static partial void StoreFailed(ILogger logger, System.Net.IPAddress? remoteIp, Exception exception);
 }

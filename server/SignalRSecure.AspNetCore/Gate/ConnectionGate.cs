@@ -57,6 +57,8 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private TaskCompletionSource? _authenticationSettled;
     private HubConnectionContext? _hub;
     private IGateObserver? _observer;
+    private TaskCompletionSource? _managerJoined;
+    private bool _managerLeft;
     private AuthenticatedUser? _identity;
     private GatePrincipal? _user;
     private ClaimsPrincipal? _currentPrincipal;
@@ -307,9 +309,57 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         }
 
         _admission.MarkAuthenticated();
-        _observer?.OnAuthenticated(this);
         ReleaseHeldReads();
         return true;
+    }
+
+    /// <summary>
+    /// Hands the authenticated connection to the hub's lifetime manager (the observer given to <see cref="Attach"/>),
+    /// which until then had nothing to deliver to; awaited before Authenticate answers, so the client's first
+    /// message after its answer can already come from any node.
+    /// </summary>
+    public async Task JoinLifetimeManagerAsync()
+    {
+        TaskCompletionSource joined;
+        HubConnectionContext hub;
+        IGateObserver observer;
+        lock (_lock)
+        {
+            // The connection may have left the manager while Authenticate finished: joining now would leave it
+            // registered (and subscribed, on a scale-out manager) forever.
+            if (_managerLeft || _managerJoined is not null || _hub is null || _observer is null)
+            {
+                return;
+            }
+
+            _managerJoined = joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            hub = _hub;
+            observer = _observer;
+        }
+
+        try
+        {
+            await observer.OnAuthenticatedAsync(this, hub);
+            joined.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            joined.TrySetException(ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Records that the connection left the hub's lifetime manager. Returns the join in progress or done, which the
+    /// manager awaits before undoing it, or null when the connection never joined (nothing to undo).
+    /// </summary>
+    public Task? LeaveLifetimeManager()
+    {
+        lock (_lock)
+        {
+            _managerLeft = true;
+            return _managerJoined?.Task;
+        }
     }
 
     /// <summary>Moves the end of the session to <paramref name="sessionExpiresAt"/>.</summary>

@@ -29,6 +29,9 @@ internal sealed class GateKeeper(
     /// <summary>The reason metrics and logs give for an attempt refused, unread, because its address is locked out.</summary>
     public const string LockedOutReason = "LockedOut";
 
+    /// <summary>The reason metrics give for an attempt that failed because the ticket store failed.</summary>
+    public const string StoreFailedReason = "StoreFailed";
+
     private readonly IGroupRightsObserver[] _groupRightsObservers = [.. groupRightsObservers];
 
     public SecureHubOptions Options { get; } = options.Value;
@@ -82,6 +85,19 @@ internal sealed class GateKeeper(
             // Without the registry entry, logout and revocation could not reach this connection: it must not stay
             // open. The ticket is used up; the client comes back with a fresh one. The store's error stays in the log.
             GateLog.RegistryAddFailed(logger, gate.ConnectionId, gate.RemoteIp, identity.Name, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
+        }
+
+        try
+        {
+            // Only now may the hub's lifetime manager (and a backplane behind it) deliver to the connection.
+            await gate.JoinLifetimeManagerAsync();
+        }
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
+        {
+            // A scale-out manager that cannot subscribe the connection could not deliver to it: same answer as above.
+            GateLog.LifetimeManagerJoinFailed(logger, gate.ConnectionId, gate.RemoteIp, identity.Name, ex);
             gate.CloseAfterReply(CloseReasons.Unavailable);
             throw new HubException(HubErrors.Unavailable);
         }
@@ -246,10 +262,15 @@ internal sealed class GateKeeper(
                 : expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser
                 : null;
         }
-        catch (Exception) when (!gate.ConnectionAborted.IsCancellationRequested)
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
         {
-            // A failing shared store must not leave the connection half-authenticated, nor leak the store's error.
-            rejection = TicketRejection.Unknown;
+            // A failing shared store must not leave the connection half-authenticated, nor leak the store's error. The
+            // ticket was not found used, so it is not the client's fault: no lockout strike, and a retryable close.
+            failures.EndAttempt(gate.RemoteIp, failed: false);
+            metrics.AuthenticationFailed(StoreFailedReason);
+            GateLog.TicketStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
         }
         catch
         {

@@ -83,4 +83,12 @@ internal static partial class GateLog
     [LoggerMessage(EventId = 19, EventName = "RegistryRemoveFailed", Level = LogLevel.Warning,
         Message = "Hub connection {ConnectionId} of {User} closed, but the connection registry failed to forget it")]
     public static partial void RegistryRemoveFailed(ILogger logger, string connectionId, string user, Exception exception);
+
+    [LoggerMessage(EventId = 20, EventName = "LifetimeManagerJoinFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} of {User} is closed as unavailable: the hub's lifetime manager failed to take it")]
+    public static partial void LifetimeManagerJoinFailed(ILogger logger, string connectionId, IPAddress? remoteIp, string user, Exception exception);
+
+    [LoggerMessage(EventId = 21, EventName = "TicketStoreFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp} is closed as unavailable: the ticket store failed")]
+    public static partial void TicketStoreFailed(ILogger logger, string connectionId, IPAddress? remoteIp, Exception exception);
 }

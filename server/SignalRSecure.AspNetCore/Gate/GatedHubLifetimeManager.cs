@@ -40,22 +40,44 @@ internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inn
 
     public void Dispose() => (inner as IDisposable)?.Dispose();
 
-    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    public override Task OnConnectedAsync(HubConnectionContext connection)
     {
         var gate = connection.Features.Get<ConnectionGate>()
             ?? throw new InvalidOperationException($"{typeof(THub).Name} must be mapped with MapSecureHub.");
         _unauthenticated[connection.ConnectionId] = gate;
         gate.Attach(connection, this);
-        await inner.OnConnectedAsync(connection);
+
+        // The inner manager hears of the connection only once it authenticates (OnAuthenticatedAsync): a scale-out
+        // manager delivers what other nodes send to the connections it knows, behind this node's checks, so it must
+        // know none that has not authenticated.
+        return Task.CompletedTask;
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         _unauthenticated.TryRemove(connection.ConnectionId, out _);
+        if (connection.Features.Get<ConnectionGate>()?.LeaveLifetimeManager() is not { } joined)
+        {
+            return;
+        }
+
+        try
+        {
+            await joined;
+        }
+        catch (Exception)
+        {
+            // A join that failed may still have left something in the inner manager: its disconnect cleans up either way.
+        }
+
         await inner.OnDisconnectedAsync(connection);
     }
 
-    void IGateObserver.OnAuthenticated(ConnectionGate gate) => _unauthenticated.TryRemove(gate.ConnectionId, out _);
+    async Task IGateObserver.OnAuthenticatedAsync(ConnectionGate gate, HubConnectionContext connection)
+    {
+        await inner.OnConnectedAsync(connection);
+        _unauthenticated.TryRemove(gate.ConnectionId, out _);
+    }
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         inner.SendGroupAsync(ConnectionGate.AuthenticatedGroup, methodName, args, cancellationToken);

@@ -41,6 +41,7 @@ public static class SignalRSecureEndpointExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var auth = endpoints.MapGroup(string.Empty).WithMetadata(new SecureEndpointMetadata(SecureEndpointKind.Auth));
+        auth.AddEndpointFilter(StoreFailureFilter.InvokeAsync);
         auth.MapPost(SecureEndpoints.Login, AuthEndpoints.LoginAsync);
         auth.MapPost(SecureEndpoints.Ticket, AuthEndpoints.IssueForSessionAsync).RequireRateLimiting(AuthEndpoints.RateLimitPolicy);
         auth.MapPost(SecureEndpoints.Logout, AuthEndpoints.LogoutAsync).RequireRateLimiting(AuthEndpoints.RateLimitPolicy);

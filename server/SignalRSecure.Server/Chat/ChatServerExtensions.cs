@@ -1,19 +1,29 @@
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.StackExchangeRedis.Hosting;
 
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>The whole SignalRSecure chat server, as <c>Program</c> runs it and as the tests host it.</summary>
 public static class ChatServerExtensions
 {
-    /// <summary>Adds the services of the chat server.</summary>
+    /// <summary>
+    /// Adds the services of the chat server; with <c>SignalRSecure:Redis:Configuration</c> set, also the Redis stores
+    /// and backplane that make it one node of several (<c>AddSignalRSecureRedis</c>).
+    /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The application builder.</returns>
     public static WebApplicationBuilder AddChatServer(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddChatHub();
+        var signalR = builder.Services.AddChatHub();
+        var redis = builder.Configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"];
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            signalR.AddSignalRSecureRedis(redis);
+        }
+
         return builder;
     }
 

@@ -24,6 +24,10 @@ internal sealed class RedisConnection : IAsyncDisposable
     public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken = default) =>
         (await _connection.Value.WaitAsync(cancellationToken)).GetDatabase();
 
+    /// <summary>The connection's subscriber, for the channels nodes talk to each other on.</summary>
+    public async ValueTask<ISubscriber> GetSubscriberAsync(CancellationToken cancellationToken = default) =>
+        (await _connection.Value.WaitAsync(cancellationToken)).GetSubscriber();
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)

@@ -23,4 +23,7 @@ internal sealed class RedisKeys(string prefix)
 
     /// <summary>The keys of a user's login sessions, for revocation.</summary>
     public RedisKey UserSessions(string user) => prefix + "user-sessions:" + user;
+
+    /// <summary>The channel on which nodes ask each other to close, or change the groups of, a user's connections.</summary>
+    public RedisChannel Registry => RedisChannel.Literal(prefix + "registry");
 }

@@ -102,6 +102,59 @@ public sealed class LifetimeManagerTests
         Assert.Equal(2, calls.Sends.Count(send => send == $"group:{ConnectionGate.AuthenticatedGroup}"));
     }
 
+    [Fact]
+    public async Task InnerManager_ConnectionNotAuthenticated_DoesNotKnowIt()
+    {
+        // Arrange: the app's manager stands for a scale-out one, which delivers what other nodes send straight to the
+        // connections it knows, past this node's gated manager.
+        await using var server = await SecureServer.StartAsync(servicesAfter: RegisterRecordingManagerWithCalls);
+        var calls = server.GetRequiredService<ManagerCalls>();
+        var gated = Assert.IsType<GatedHubLifetimeManager<ChatHub>>(server.GetRequiredService<HubLifetimeManager<ChatHub>>());
+        var ticket = await server.GetTicketAsync(SecureServer.Carol);
+        await using var listener = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+
+        // Act: the inner manager's own broadcast (a backplane's delivery) before and after the listener authenticates.
+        await gated.Inner.SendAllAsync(nameof(IChatClient.ReceiveMessage), [Message("before")]).WaitAsync(TimeSpan.FromSeconds(10));
+        var connectedBefore = calls.Connected;
+        await listener.CallAsync(nameof(IChatHub.Authenticate), ticket);
+        var connectedAfter = calls.Connected;
+        await gated.Inner.SendAllAsync(nameof(IChatClient.ReceiveMessage), [Message("after")]).WaitAsync(TimeSpan.FromSeconds(10));
+        var received = await listener.ReceiveAsync();
+
+        // Assert: the inner manager heard of the connection only when it authenticated, before the answer.
+        Assert.Equal(0, connectedBefore);
+        Assert.Equal(1, connectedAfter);
+        Assert.Empty(listener.PassedOver);
+        Assert.Equal("after", Text(received));
+    }
+
+    [Fact]
+    public async Task InnerManager_ConnectionLeaves_HearsOfItsEndOnlyIfItHeardOfItsStart()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync(servicesAfter: RegisterRecordingManagerWithCalls);
+        var calls = server.GetRequiredService<ManagerCalls>();
+        var ticket = await server.GetTicketAsync(SecureServer.Alice);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var unauthenticated = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        var authenticated = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        await authenticated.CallAsync(nameof(IChatHub.Authenticate), ticket);
+
+        // Act: the unauthenticated one leaves first (its end is logged), then the authenticated one.
+        await unauthenticated.DisposeAsync();
+        await server.Logs.WaitForAsync(r => r.EventId.Name == "ConnectionClosed", TimeSpan.FromSeconds(10));
+        var disconnectedAfterUnauthenticated = calls.Disconnected;
+        await authenticated.DisposeAsync();
+        var disconnects = await calls.NextDisconnect.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        Assert.Equal(0, disconnectedAfterUnauthenticated);
+        Assert.Equal(1, disconnects);
+        Assert.Equal(1, calls.Connected);
+    }
+
+    private static ChatMessage Message(string text) => new("server", text, null, DateTimeOffset.UnixEpoch);
+
     private static string? Text(System.Text.Json.JsonElement message) =>
         message.GetProperty("arguments")[0].GetProperty("text").GetString();
 
@@ -124,6 +177,14 @@ public sealed class LifetimeManagerTests
         public ConcurrentQueue<string> Sends { get; } = new();
 
         public void OnConnected() => Interlocked.Increment(ref _connected);
+
+        private int _disconnected;
+
+        public int Disconnected => Volatile.Read(ref _disconnected);
+
+        public TaskCompletionSource<int> NextDisconnect { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnDisconnected() => NextDisconnect.TrySetResult(Interlocked.Increment(ref _disconnected));
     }
 
     /// <summary>An app's own lifetime manager for every hub: SignalR's default, recording what passes through it.</summary>
@@ -135,6 +196,12 @@ public sealed class LifetimeManagerTests
         {
             calls.OnConnected();
             return base.OnConnectedAsync(connection);
+        }
+
+        public override Task OnDisconnectedAsync(HubConnectionContext connection)
+        {
+            calls.OnDisconnected();
+            return base.OnDisconnectedAsync(connection);
         }
 
         public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
