@@ -55,6 +55,8 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private readonly PipeReader _transportInput;
     private readonly ITimer _deadline;
     private TaskCompletionSource? _authenticationSettled;
+    private TaskCompletionSource? _replyWritten;
+    private bool _replyPending;
     private HubConnectionContext? _hub;
     private IGateObserver? _observer;
     private TaskCompletionSource? _managerJoined;
@@ -406,7 +408,25 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         lock (_lock)
         {
-            BeginClosing(reason);
+            _replyPending |= BeginClosing(reason);
+        }
+    }
+
+    /// <summary>
+    /// Completes once the reply of the call that asked for the close (<see cref="CloseAfterReply"/>) has been written;
+    /// already complete when no such reply is pending. The close message waits for it, whichever way the reader
+    /// comes to send it.
+    /// </summary>
+    public Task ReplyWritten
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _replyPending && !_disposed
+                    ? (_replyWritten ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
+                    : Task.CompletedTask;
+            }
         }
     }
 
@@ -418,6 +438,14 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
             return;
         }
 
+        TaskCompletionSource? replyWritten;
+        lock (_lock)
+        {
+            _replyPending = false;
+            replyWritten = _replyWritten;
+        }
+
+        replyWritten?.TrySetResult();
         ReleaseHeldReads();
 
         // An authenticated connection's reader waits for the client's next frame: wake it to send the close now.
@@ -529,6 +557,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         }
 
         await _deadline.DisposeAsync();
+        Volatile.Read(ref _replyWritten)?.TrySetResult();
         ReleaseHeldReads();
         await _keeper.OnConnectionClosedAsync(this);
     }

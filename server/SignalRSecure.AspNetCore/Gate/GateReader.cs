@@ -145,6 +145,8 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
 
     private async ValueTask<ReadResult> EndAsync()
     {
+        // A close that a call asked for goes after that call's reply, however the reader got here.
+        await gate.ReplyWritten;
         await gate.SendCloseMessageAsync();
         _ended = true;
 
