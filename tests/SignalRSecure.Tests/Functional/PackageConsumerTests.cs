@@ -315,7 +315,7 @@ public sealed partial class PackageConsumerTests
     }
 
     // `E https://api.nuget.org/v3/index.json`: enabled sources only.
-    [GeneratedRegex(@"^\s*E\S*\s+(\S+)\s*$")]
+    [GeneratedRegex(@"^\s*E\S*\s+(\S+)\s*\z")]
     private static partial Regex EnabledSource();
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]

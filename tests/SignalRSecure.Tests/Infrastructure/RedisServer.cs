@@ -53,19 +53,25 @@ public sealed class RedisServer : IAsyncDisposable
             throw new InvalidOperationException("redis-server is not installed; ./test.sh installs Debian's redis-server.", ex);
         }
 
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (!await AnswersPingAsync())
+        // redis-server says when it is ready; waiting for that line is waiting for a signal, not for time to pass.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = _process;
+        process.OutputDataReceived += (_, line) =>
         {
-            if (deadline.Elapsed > StartTimeout || _process.HasExited)
+            if (line.Data?.Contains("Ready to accept connections", StringComparison.Ordinal) == true)
             {
-                throw new InvalidOperationException($"redis-server did not answer on port {Port}.");
+                ready.TrySetResult();
             }
-
-            await Task.Delay(20);
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"redis-server exited with {process.ExitCode}."));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await ready.Task.WaitAsync(StartTimeout);
+        if (!await AnswersPingAsync())
+        {
+            throw new InvalidOperationException($"redis-server did not answer on port {Port}.");
         }
     }
 
