@@ -137,6 +137,13 @@ public static class SignalRSecureServiceCollectionExtensions
         where THub : Hub
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // SecureHub provides Authenticate, and its release after each invocation is what lets a close follow its reply.
+        if (!DerivesFromSecureHub(typeof(THub)))
+        {
+            throw new ArgumentException($"{typeof(THub).Name} must derive from SecureHub<TClient> to be put behind the gate.", nameof(THub));
+        }
+
         services.AddSignalRSecure();
         // AddHubOptions marks the hub's options as set; without it SignalR ignores HubOptions<THub> and uses the global ones.
         var signalR = services.AddSignalR().AddHubOptions<THub>(_ => { });
@@ -150,6 +157,19 @@ public static class SignalRSecureServiceCollectionExtensions
 
         services.AddSingleton<IPostConfigureOptions<HubOptions<THub>>, SecureHubOptionsSetup<THub>>();
         return signalR;
+    }
+
+    private static bool DerivesFromSecureHub(Type hub)
+    {
+        for (var type = hub.BaseType; type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(SecureHub<>))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)

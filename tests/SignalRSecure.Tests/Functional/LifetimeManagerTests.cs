@@ -16,6 +16,17 @@ namespace SignalRSecure.Tests.Functional;
 /// </summary>
 public sealed class LifetimeManagerTests
 {
+    [Fact]
+    public void AddSecureHub_HubNotDerivedFromSecureHub_IsRefused()
+    {
+        var services = new ServiceCollection();
+
+        var error = Assert.Throws<ArgumentException>(() => services.AddSecureHub<PlainHub>());
+
+        Assert.Contains("SecureHub", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(services, descriptor => descriptor.ServiceType == typeof(HubLifetimeManager<PlainHub>));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -215,5 +226,10 @@ public sealed class LifetimeManagerTests
             calls.Sends.Enqueue("all");
             return base.SendAllAsync(methodName, args, cancellationToken);
         }
+    }
+
+    /// <summary>A hub that does not derive from SecureHub: no Authenticate, no gate.</summary>
+    public sealed class PlainHub : Hub
+    {
     }
 }
