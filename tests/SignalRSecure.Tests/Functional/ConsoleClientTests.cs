@@ -33,9 +33,7 @@ public sealed class ConsoleClientTests
     {
         // Arrange: alice on the console in "general", bob on the .NET client.
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
-        await console.WriteLineAsync(SecureServer.Alice.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Alice);
         await console.WriteLineAsync("/join general");
         await console.Output.NextAsync(line => line == "* you joined general");
         await using var bob = await DotNetClientHarness.ConnectAsync(server, SecureServer.Bob);
@@ -65,9 +63,7 @@ public sealed class ConsoleClientTests
     public async Task Console_HubErrors_ArePrintedAndTheChatGoesOn()
     {
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Bob.Name);
-        await console.WriteLineAsync(SecureServer.Bob.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Bob);
 
         await console.WriteLineAsync("/join ops");
         var forbidden = await console.Output.NextAsync();
@@ -104,9 +100,7 @@ public sealed class ConsoleClientTests
     public async Task Console_LoggedOutElsewhere_ReportsTheReasonAndExits()
     {
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
-        await console.WriteLineAsync(SecureServer.Alice.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Alice);
         using var browser = server.CreateAuthClient();
         await browser.LoginAsync(SecureServer.Alice).WaitAsync(DotNetClientHarness.Timeout);
 
@@ -122,9 +116,7 @@ public sealed class ConsoleClientTests
     public async Task Console_CtrlC_ClosesTheConnectionAndExitsCleanly()
     {
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
-        await console.WriteLineAsync(SecureServer.Alice.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Alice);
 
         await console.InterruptAsync();
         var exitCode = await console.WaitForExitAsync();
@@ -138,9 +130,7 @@ public sealed class ConsoleClientTests
     {
         // Arrange
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
-        await console.WriteLineAsync(SecureServer.Alice.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Alice);
 
         // Act: the echo's answer comes after anything the server sent before it, an announcement of the join included.
         await console.WriteLineAsync("/join bad name!");
@@ -166,9 +156,7 @@ public sealed class ConsoleClientTests
     {
         // Arrange: alice on the console in "general", and alice again on the .NET client.
         await using var server = await SecureServer.StartAsync();
-        using var console = ConsoleClientProcess.Start(server.BaseAddress, SecureServer.Alice.Name);
-        await console.WriteLineAsync(SecureServer.Alice.Password);
-        await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+        using var console = await SignedInAsync(server, SecureServer.Alice);
         await console.WriteLineAsync("/join general");
         await console.Output.NextAsync(line => line == "* you joined general");
         await using var otherSession = await DotNetClientHarness.ConnectAsync(server, SecureServer.Alice);
@@ -264,6 +252,23 @@ public sealed class ConsoleClientTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>The console client started against <paramref name="server"/>, signed in as <paramref name="user"/> and connected.</summary>
+    private static async Task<ConsoleClientProcess> SignedInAsync(SecureServer server, TestUser user)
+    {
+        var console = ConsoleClientProcess.Start(server.BaseAddress, user.Name);
+        try
+        {
+            await console.WriteLineAsync(user.Password);
+            await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+            return console;
+        }
+        catch
+        {
+            console.Dispose();
+            throw;
         }
     }
 }
