@@ -8,7 +8,8 @@ namespace SignalRSecure.Bench.Comparison;
 /// <c>SignalRSecure.Bench run [--quick] [--only G,A] PATHS</c> runs the comparison and writes the report and plots
 /// into <c>--results</c>; <c>SignalRSecure.Bench hold --kind G --connections N --seconds S PATHS</c> starts one server,
 /// holds N idle connections open and prints its process id, for profiling; <c>flood-client</c> is the flood
-/// scenario's attacker process, which the scenario starts itself. PATHS are <c>--results DIR
+/// scenario's attacker process, which the scenario starts itself; <c>login-flood</c> is the login-flood attack
+/// test's attacker process, which that test starts. PATHS are <c>--results DIR
 /// --server-dll --bench-servers-dll --probe-dll --node-server</c>; <c>bench/run.sh</c> builds everything and passes them.
 /// </summary>
 internal static class BenchCommand
@@ -25,6 +26,14 @@ internal static class BenchCommand
             string Value(string name) => args.SkipWhile(a => a != name).Skip(1).First();
             return await Scenarios.FloodClient.RunAsync(new Uri(Value("--url")), int.Parse(Value("--count"), System.Globalization.CultureInfo.InvariantCulture), 64,
                 TimeSpan.FromSeconds(double.Parse(Value("--give-up-seconds"), System.Globalization.CultureInfo.InvariantCulture)), output);
+        }
+
+        if (args is ["login-flood", ..])
+        {
+            string Value(string name) => args.SkipWhile(a => a != name).Skip(1).First();
+            return await Scenarios.LoginFloodClient.RunAsync(new Uri(Value("--url")), int.Parse(Value("--addresses"), System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(Value("--per-address"), System.Globalization.CultureInfo.InvariantCulture),
+                TimeSpan.FromSeconds(double.Parse(Value("--timeout-seconds"), System.Globalization.CultureInfo.InvariantCulture)), output);
         }
 
         if (args is not ["run" or "hold", ..])

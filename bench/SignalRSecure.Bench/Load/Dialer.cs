@@ -34,7 +34,8 @@ internal sealed class Dialer : IDisposable
         }
     }
 
-    private static SocketsHttpHandler CreateHandler(IPAddress source) => new()
+    /// <summary>A handler whose connections leave from <paramref name="source"/>.</summary>
+    public static SocketsHttpHandler CreateHandler(IPAddress source) => new()
     {
         UseCookies = false,
         UseProxy = false,

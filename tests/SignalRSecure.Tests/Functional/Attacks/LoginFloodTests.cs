@@ -1,9 +1,11 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Xunit.Abstractions;
 using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.Bench.Scenarios;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
@@ -13,7 +15,7 @@ namespace SignalRSecure.Tests.Functional.Attacks;
 /// <summary>
 /// Concurrent logins with random unknown user names at production PBKDF2 cost, from several addresses, while
 /// <c>/healthz</c>, an authenticated connection's Echo and a real user's login are measured. 3 addresses x 60
-/// concurrent logins by default; SIGNALRSECURE_ATTACK_SCALE=full runs 10 x 200.
+/// concurrent logins by default; SIGNALRSECURE_ATTACK_SCALE=full runs 10 x 200. The attacker runs in a process of its own.
 /// </summary>
 [Collection(TimingSensitive.Name)]
 public sealed class LoginFloodTests(ITestOutputHelper output)
@@ -105,42 +107,40 @@ public sealed class LoginFloodTests(ITestOutputHelper output)
         Assert.True(Percentile(echoLatencies, 0.99) <= echoBound, $"echo p99 {Percentile(echoLatencies, 0.99):F1} ms during the flood, bound {echoBound:F1} ms");
     }
 
-    /// <summary>Sends every login at once, each with a fresh unknown user name, <paramref name="perAddress"/> from each address.</summary>
+    /// <summary>
+    /// Runs the attacker in a process of its own (the benchmark's <c>login-flood</c>), as a real attacker is: its 2,000
+    /// connects and answers then do not run on the server's thread pool and count as the victims' latency.
+    /// </summary>
     private static async Task<List<LoginOutcome>> FloodAsync(SecureServer server, int addresses, int perAddress, TaskCompletionSource firstAnswer)
     {
-        var outcomes = new ConcurrentBag<LoginOutcome>();
-        var clients = Enumerable.Range(0, addresses)
-            .Select(i => new HttpClient(LoopbackAddress.HandlerFrom(IPAddress.Parse($"127.0.0.{10 + i}"))) { BaseAddress = server.BaseAddress, Timeout = RequestTimeout })
-            .ToList();
+        using var attacker = LoginFloodClient.Start(server.BaseAddress, addresses, perAddress, RequestTimeout);
         try
         {
-            await Task.WhenAll(clients.SelectMany(client => Enumerable.Range(0, perAddress).Select(async _ =>
+            var outcomes = new List<LoginOutcome>();
+            while (await attacker.StandardOutput.ReadLineAsync() is { } line && line != "done")
             {
-                var clock = Stopwatch.StartNew();
-                try
+                if (line == "answered")
                 {
-                    using var response = await client.PostAsJsonAsync(SecureEndpoints.Login, new LoginRequest($"nobody-{Guid.NewGuid():N}", "wrong password"));
-                    var body = await response.Content.ReadAsStringAsync();
-                    outcomes.Add(new LoginOutcome(response.StatusCode, body, (int?)response.Headers.RetryAfter?.Delta?.TotalSeconds, clock.Elapsed));
-                }
-                catch (TaskCanceledException)
-                {
-                    // No answer within RequestTimeout: a hang, reported by the status check.
-                    outcomes.Add(new LoginOutcome(NoAnswer, string.Empty, null, clock.Elapsed));
+                    firstAnswer.TrySetResult();
+                    continue;
                 }
 
-                firstAnswer.TrySetResult();
-            })));
+                // login STATUS RETRY_AFTER ELAPSED_MS BODY_BASE64
+                var fields = line.Split(' ');
+                var retryAfter = int.Parse(fields[2], CultureInfo.InvariantCulture);
+                outcomes.Add(new LoginOutcome(
+                    (HttpStatusCode)int.Parse(fields[1], CultureInfo.InvariantCulture),
+                    fields[4] == "-" ? string.Empty : Encoding.UTF8.GetString(Convert.FromBase64String(fields[4])),
+                    retryAfter < 0 ? null : retryAfter,
+                    TimeSpan.FromMilliseconds(double.Parse(fields[3], CultureInfo.InvariantCulture))));
+            }
+
+            return outcomes;
         }
         finally
         {
-            foreach (var client in clients)
-            {
-                client.Dispose();
-            }
+            attacker.Kill(entireProcessTree: true);
         }
-
-        return [.. outcomes];
     }
 
     private static async Task<(HttpStatusCode Status, int? RetryAfter, TimeSpan Elapsed)> SignInDuringFloodAsync(SecureServer server, IPAddress from)
