@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.SignalR;
+using SignalRSecure.AspNetCore.Diagnostics;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.AspNetCore.Gate;
@@ -38,19 +40,51 @@ public abstract class SecureHub<TClient> : Hub<TClient>, ISecureHub
     public async Task<AuthenticateResult> Authenticate(string ticket)
     {
         var gate = RequireGate();
-        var result = await gate.Keeper.AuthenticateAsync(gate, ticket);
-        await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionGate.AuthenticatedGroup);
-        return result;
+        using var activity = StartActivity("signalrsecure.authenticate", gate);
+        try
+        {
+            var result = await gate.Keeper.AuthenticateAsync(gate, ticket);
+            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionGate.AuthenticatedGroup);
+            activity?.SetTag("user.name", result.User);
+            SecureHubTracing.SetOutcome(activity, SecureHubTracing.OkOutcome);
+            return result;
+        }
+        catch (HubException ex)
+        {
+            // The message is one of the contract's generic errors, the same the caller gets.
+            SecureHubTracing.SetOutcome(activity, ex.Message);
+            throw;
+        }
     }
 
     /// <summary>Redeems a fresh ticket of the same user to extend the session of this connection.</summary>
     /// <param name="ticket">A fresh ticket of the connection's user.</param>
     /// <returns>The new end of the session.</returns>
     /// <exception cref="HubException"><c>authentication failed</c>, and the connection closes.</exception>
-    public Task<ReauthenticateResult> Reauthenticate(string ticket)
+    public async Task<ReauthenticateResult> Reauthenticate(string ticket)
     {
         var gate = RequireGate();
-        return gate.Keeper.ReauthenticateAsync(gate, ticket);
+        using var activity = StartActivity("signalrsecure.reauthenticate", gate);
+        activity?.SetTag("user.name", gate.User);
+        try
+        {
+            var result = await gate.Keeper.ReauthenticateAsync(gate, ticket);
+            SecureHubTracing.SetOutcome(activity, SecureHubTracing.OkOutcome);
+            return result;
+        }
+        catch (HubException ex)
+        {
+            SecureHubTracing.SetOutcome(activity, ex.Message);
+            throw;
+        }
+    }
+
+    private static Activity? StartActivity(string name, ConnectionGate gate)
+    {
+        var activity = SecureHubTracing.Source.StartActivity(name, ActivityKind.Internal);
+        activity?.SetTag("signalr.connection.id", gate.ConnectionId);
+        activity?.SetTag("client.address", gate.RemoteIp?.ToString());
+        return activity;
     }
 
     /// <inheritdoc />

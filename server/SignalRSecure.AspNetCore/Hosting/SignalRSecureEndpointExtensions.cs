@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Accounts;
+using SignalRSecure.AspNetCore.Diagnostics;
 using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Contracts;
@@ -41,6 +42,7 @@ public static class SignalRSecureEndpointExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var auth = endpoints.MapGroup(string.Empty).WithMetadata(new SecureEndpointMetadata(SecureEndpointKind.Auth));
+        auth.AddEndpointFilter(AuthEndpointTracing.InvokeAsync);
         auth.AddEndpointFilter(StoreFailureFilter.InvokeAsync);
         auth.MapPost(SecureEndpoints.Login, AuthEndpoints.LoginAsync);
         auth.MapPost(SecureEndpoints.Ticket, AuthEndpoints.IssueForSessionAsync).RequireRateLimiting(AuthEndpoints.RateLimitPolicy);

@@ -9,14 +9,16 @@ namespace Microsoft.AspNetCore.Builder;
 public static class ChatServerExtensions
 {
     /// <summary>
-    /// Adds the services of the chat server; with <c>SignalRSecure:Redis:Configuration</c> set, also the Redis stores
-    /// and backplane that make it one node of several (<c>AddSignalRSecureRedis</c>).
+    /// Adds the services of the chat server and its telemetry (<c>AddChatTelemetry</c>); with
+    /// <c>SignalRSecure:Redis:Configuration</c> set, also the Redis stores and backplane that make it one node of
+    /// several (<c>AddSignalRSecureRedis</c>).
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The application builder.</returns>
     public static WebApplicationBuilder AddChatServer(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddChatTelemetry();
         var signalR = builder.Services.AddChatHub();
         var redis = builder.Configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"];
         if (!string.IsNullOrWhiteSpace(redis))
