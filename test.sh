@@ -24,6 +24,13 @@ if ! command -v redis-server >/dev/null; then
   apt-get update -qq && apt-get install -y -qq redis-server
 fi
 
+# The reverse-proxy tests put nginx processes of their own (random loopback ports) in front of the nodes.
+# nginx lives in /usr/sbin, which a non-root PATH may lack.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  step "installing nginx (apt-get)"
+  apt-get update -qq && apt-get install -y -qq nginx
+fi
+
 # NuGet packages are restored by dotnet itself (versions pinned in Directory.Packages.props). Building the server also
 # bundles the chat page from client-js, running npm ci there first when node_modules is missing or older than
 # package-lock.json: the only npm ci of the run.

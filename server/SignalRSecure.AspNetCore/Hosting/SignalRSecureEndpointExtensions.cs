@@ -16,8 +16,9 @@ namespace Microsoft.AspNetCore.Builder;
 public static class SignalRSecureEndpointExtensions
 {
     /// <summary>
-    /// Adds the security headers, the Origin allow-list and per-IP checks of secure endpoints, CORS for the allowed
-    /// origins only, and the rate limiter of the auth endpoints. Call it after routing (a <c>WebApplication</c> routes
+    /// Adds the forwarded headers of the configured proxies (<see cref="ProxyOptions"/>), the security headers, the
+    /// Origin allow-list and per-IP checks of secure endpoints, CORS for the allowed origins only, and the rate limiter
+    /// of the auth endpoints. Call it after routing (a <c>WebApplication</c> routes
     /// first on its own) and before mapping the endpoints.
     /// </summary>
     /// <param name="app">The application builder.</param>
@@ -25,6 +26,12 @@ public static class SignalRSecureEndpointExtensions
     public static IApplicationBuilder UseSignalRSecure(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.ApplicationServices.GetRequiredService<IOptions<ProxyOptions>>().Value.IsConfigured)
+        {
+            // First, so that every limit below counts the client's address, not the proxy's.
+            app.UseForwardedHeaders();
+        }
+
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<SecureEndpointMiddleware>();
 

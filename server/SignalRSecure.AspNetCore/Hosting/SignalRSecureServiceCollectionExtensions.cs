@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.RateLimiting;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.SignalR;
@@ -56,6 +58,8 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddValidatedOptions<LoginOptions, LoginOptionsValidator>(LoginOptions.SectionName);
         services.AddValidatedOptions<UserDirectoryOptions, UserDirectoryOptionsValidator>(UserDirectoryOptions.SectionName);
         services.AddValidatedOptions<TlsOptions, TlsOptionsValidator>(TlsOptions.SectionName);
+        services.AddValidatedOptions<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.SectionName);
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ProxyOptions>>((forwarded, proxy) => TrustProxies(forwarded, proxy.Value));
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITicketStore, InMemoryTicketStore>();
@@ -170,6 +174,24 @@ public static class SignalRSecureServiceCollectionExtensions
         }
 
         return false;
+    }
+
+    // Only the configured proxies: ASP.NET Core's defaults would trust loopback, which on a shared host is anyone.
+    private static void TrustProxies(ForwardedHeadersOptions forwarded, ProxyOptions proxy)
+    {
+        forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+        forwarded.ForwardLimit = proxy.ForwardLimit;
+        forwarded.KnownProxies.Clear();
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var address in proxy.KnownProxies)
+        {
+            forwarded.KnownProxies.Add(IPAddress.Parse(address));
+        }
+
+        foreach (var network in proxy.KnownNetworks)
+        {
+            forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+        }
     }
 
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
