@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -6,7 +8,7 @@ using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Client;
 
-/// <summary>An <see cref="IHubLink"/> over a <see cref="HubConnection"/> of SignalR's client, on the direct WebSocket transport.</summary>
+/// <summary>An <see cref="IHubLink"/> over a <see cref="HubConnection"/> of SignalR's client, on its WebSockets transport without negotiate.</summary>
 internal sealed class HubConnectionLink : IHubLink
 {
     private readonly HubConnection _connection;
@@ -27,13 +29,32 @@ internal sealed class HubConnectionLink : IHubLink
 
     public Task<Exception?> Closed => _closed.Task;
 
+    /// <summary>
+    /// Straight to the WebSocket, skipping negotiate: the hub offers nothing else, a negotiation would spend a second turn
+    /// of the server's new-connection pace and its per-IP negotiate budget on every (re)connection, and reconnect storms
+    /// from one address are exactly when those run short. The ticket goes in the first invocation, never in the address
+    /// or a header.
+    /// </summary>
+    internal static void ConfigureConnection(HttpConnectionOptions connection, SecureHubClientOptions options)
+    {
+        connection.Transports = HttpTransportType.WebSockets;
+        connection.SkipNegotiation = true;
+        connection.WebSocketConfiguration = webSocket =>
+        {
+            // SignalR's transport sets a User-Agent of its own; tickets are bound to the one CookieTicketSource sends.
+            // Set before the caller's configuration, which may replace it (then the ticket requests must send the same).
+            webSocket.SetRequestHeader(ClientUserAgent.HeaderName, ClientUserAgent.Value);
+            options.ConfigureWebSocket?.Invoke(webSocket);
+        };
+    }
+
     /// <summary>The factory <see cref="SecureHubClient"/> uses outside tests.</summary>
     public static HubLinkFactory Factory(SecureHubClientOptions options, ILoggerFactory loggerFactory) => callbacks =>
     {
         // No automatic reconnect here: SecureHubClient must authenticate a new connection before anything else goes out.
         var builder = new HubConnectionBuilder();
         builder.Services.AddSingleton(loggerFactory);
-        builder.WithDirectWebSocket(options.HubUri, options.ConfigureWebSocket).AddJsonProtocol();
+        builder.WithUrl(options.HubUri, HttpTransportType.WebSockets, connection => ConfigureConnection(connection, options)).AddJsonProtocol();
         return new HubConnectionLink(builder.Build(), callbacks);
     };
 

@@ -53,7 +53,7 @@ public sealed class SecureHubClientOptions
     {
         get
         {
-            var server = DirectWebSocketConnectionFactory.ToWebSocketUri(ServerUrl);
+            var server = HubAddress.ToWebSocketUri(ServerUrl);
             return server.AbsolutePath.EndsWith(ChatEndpoints.Hub, StringComparison.Ordinal)
                 ? server
                 : new Uri(server, ChatEndpoints.Hub);

@@ -41,7 +41,7 @@ public sealed class CookieTicketSource : IDisposable
             Timeout = requestTimeout ?? DefaultRequestTimeout,
         };
 
-        // Without validation, so the bytes are exactly those DirectWebSocketConnectionFactory sends: the ticket is bound to them.
+        // Without validation, so the bytes are exactly those the hub's WebSocket request sends: the ticket is bound to them.
         _http.DefaultRequestHeaders.TryAddWithoutValidation(ClientUserAgent.HeaderName, ClientUserAgent.Value);
         if (origin is not null)
         {

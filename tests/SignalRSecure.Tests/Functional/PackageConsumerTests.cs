@@ -1,16 +1,19 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using SignalRSecure.Contracts;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional;
 
 /// <summary>
-/// The gate as a user gets it: the packable projects packed into a folder feed, and a small web app of its own
-/// (outside the repository, with its own NuGet.config) that adds the package, builds, and gates a hub of its own.
+/// The libraries as a user gets them: the packable projects packed into a folder feed, and a small app of the user's own
+/// (outside the repository, with its own NuGet.config) that adds a package and builds: a web app that gates a hub of its
+/// own with the gate library, and a console app that talks to the real chat server with the .NET client.
 /// </summary>
 /// <remarks>
 /// Slow (it packs, restores and builds a project), so it runs in the collection that runs alone; every step has a
@@ -52,6 +55,21 @@ public sealed partial class PackageConsumerTests
         }
         """;
 
+    private static readonly string[] ClientPackages = ["SignalRSecure.Contracts", "SignalRSecure.Chat.Contracts", "SignalRSecure.Client"];
+
+    // A console app on the base .NET runtime alone: the client needs no ASP.NET Core shared framework.
+    private const string ClientConsumerProgram = """
+        using SignalRSecure.Client;
+
+        var server = new Uri(args[0]);
+        using var tickets = new CookieTicketSource(server);
+        await tickets.SignInAsync(Environment.GetEnvironmentVariable("CONSUMER_USER")!, Environment.GetEnvironmentVariable("CONSUMER_PASSWORD")!);
+        await using var client = new SecureHubClient(new SecureHubClientOptions { ServerUrl = server }, tickets.GetTicketAsync);
+        var authentication = await client.ConnectAsync();
+        var echo = await client.EchoAsync("hello from the package");
+        Console.WriteLine($"{authentication.User}|{client.State}|{echo}");
+        """;
+
     [Fact]
     public async Task PackedLibrary_InAnAppOfItsOwn_GatesItsHub()
     {
@@ -69,7 +87,8 @@ public sealed partial class PackageConsumerTests
             }
 
             var version = PackageVersion(feed, "SignalRSecure.AspNetCore");
-            var appDirectory = await WriteConsumerAsync(work.FullName, feed, version, await EffectiveSourcesAsync(repository, deadline.Token));
+            await WriteFeedConfigurationAsync(work.FullName, feed, await EffectiveSourcesAsync(repository, deadline.Token));
+            var appDirectory = await WriteProjectAsync(work.FullName, "NotesApp", "Microsoft.NET.Sdk.Web", "SignalRSecure.AspNetCore", version, ConsumerProgram);
             await RunAsync(["build", appDirectory, "--disable-build-servers", "--nologo", "-v", "q"], appDirectory, deadline.Token);
 
             // Act: start it on a random loopback port, get a ticket with the issuer key, authenticate over a raw WebSocket.
@@ -105,6 +124,53 @@ public sealed partial class PackageConsumerTests
         }
     }
 
+    [Fact]
+    public async Task PackedClient_InAConsoleAppOfItsOwn_ConnectsAuthenticatesAndEchoes()
+    {
+        using var deadline = new CancellationTokenSource(WholeTest);
+        var work = Directory.CreateTempSubdirectory("signalrsecure-client-consumer-");
+        try
+        {
+            // Arrange: the client and the contracts it depends on, packed; the console app that adds the client; the server.
+            var repository = FindRepository();
+            var feed = Path.Combine(work.FullName, "feed");
+            foreach (var project in PackableProjects.Where(p => ClientPackages.Contains(Path.GetFileNameWithoutExtension(p))))
+            {
+                await RunAsync(PackCommand(repository, project, feed, work.FullName), work.FullName, deadline.Token);
+            }
+
+            var version = PackageVersion(feed, "SignalRSecure.Client");
+            await WriteFeedConfigurationAsync(work.FullName, feed, await EffectiveSourcesAsync(repository, deadline.Token));
+            var appDirectory = await WriteProjectAsync(work.FullName, "ChatConsumer", "Microsoft.NET.Sdk", "SignalRSecure.Client", version, ClientConsumerProgram, outputType: "Exe");
+            await RunAsync(["build", appDirectory, "--disable-build-servers", "--nologo", "-v", "q"], appDirectory, deadline.Token);
+            await using var server = await SecureServer.StartAsync();
+
+            // Act
+            var run = DotNet([Path.Combine(appDirectory, "bin", "Debug", "net10.0", "ChatConsumer.dll"), server.BaseAddress.ToString()], appDirectory);
+            run.Environment["CONSUMER_USER"] = SecureServer.Alice.Name;
+            run.Environment["CONSUMER_PASSWORD"] = SecureServer.Alice.Password;
+            var output = await RunAsync(run, TimeSpan.FromSeconds(60), deadline.Token);
+
+            // Assert: the app ran on the packed client (version from the feed), and every package carries its metadata.
+            Assert.Equal("alice|Authenticated|hello from the package", output.Trim().Split('\n')[^1].Trim());
+            Assert.True(File.Exists(Path.Combine(work.FullName, "packages", "signalrsecure.client", version, $"signalrsecure.client.{version}.nupkg")));
+            foreach (var id in ClientPackages)
+            {
+                var metadata = Nuspec(Path.Combine(feed, $"{id}.{version}.nupkg"));
+                Assert.Equal(id, Child(metadata, "id")?.Value);
+                Assert.Equal("MIT", Child(metadata, "license")?.Value);
+                Assert.Equal("README.md", Child(metadata, "readme")?.Value);
+                Assert.False(string.IsNullOrWhiteSpace(Child(metadata, "description")?.Value));
+                Assert.StartsWith("https://", Child(metadata, "repository")?.Attribute("url")?.Value, StringComparison.Ordinal);
+                Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.snupkg")), $"{id} has no symbol package");
+            }
+        }
+        finally
+        {
+            TryDelete(work);
+        }
+    }
+
     /// <summary>
     /// Packs from the build the test run already made (the default bin/ layout), or builds into a scratch directory of
     /// its own when the tests run from elsewhere (an artifacts path).
@@ -130,7 +196,7 @@ public sealed partial class PackageConsumerTests
         return [.. output.Split('\n').Select(line => EnabledSource().Match(line)).Where(match => match.Success).Select(match => match.Groups[1].Value.Trim())];
     }
 
-    private static async Task<string> WriteConsumerAsync(string work, string feed, string version, IReadOnlyList<string> sources)
+    private static async Task WriteFeedConfigurationAsync(string work, string feed, IReadOnlyList<string> sources)
     {
         // Empty MSBuild files at the top of the scratch directory: nothing above it (a stray Directory.Build.props in the
         // temp directory) takes part in the build.
@@ -160,23 +226,41 @@ public sealed partial class PackageConsumerTests
         }
 
         config.AppendLine("  </packageSourceMapping>").AppendLine("</configuration>");
-
-        var app = Directory.CreateDirectory(Path.Combine(work, "app")).FullName;
         await File.WriteAllTextAsync(Path.Combine(work, "NuGet.config"), config.ToString());
-        await File.WriteAllTextAsync(Path.Combine(app, "NotesApp.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk.Web">
+    }
+
+    /// <summary>A project of the user's own in <c>work/name</c> that references <paramref name="package"/> from the feed.</summary>
+    private static async Task<string> WriteProjectAsync(
+        string work, string name, string sdk, string package, string version, string program, string? outputType = null)
+    {
+        var app = Directory.CreateDirectory(Path.Combine(work, name)).FullName;
+        var output = outputType is null ? "" : $"<OutputType>{outputType}</OutputType>";
+        await File.WriteAllTextAsync(Path.Combine(app, $"{name}.csproj"), $"""
+            <Project Sdk="{sdk}">
               <PropertyGroup>
+                {output}
                 <TargetFramework>net10.0</TargetFramework>
                 <Nullable>enable</Nullable>
                 <ImplicitUsings>enable</ImplicitUsings>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="SignalRSecure.AspNetCore" Version="{version}" />
+                <PackageReference Include="{package}" Version="{version}" />
               </ItemGroup>
             </Project>
             """);
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), ConsumerProgram);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
         return app;
+    }
+
+    private static XElement? Child(XElement element, string name) => element.Elements().SingleOrDefault(e => e.Name.LocalName == name);
+
+    /// <summary>The <c>metadata</c> element of the package's .nuspec.</summary>
+    private static XElement Nuspec(string package)
+    {
+        using var archive = ZipFile.OpenRead(package);
+        var entry = archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        using var stream = entry.Open();
+        return XDocument.Load(stream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
     }
 
     private static async Task<(Process Process, Uri BaseAddress)> StartAsync(string appDirectory, CancellationToken cancellationToken)
@@ -223,9 +307,20 @@ public sealed partial class PackageConsumerTests
         }
     }
 
-    private static async Task<string> RunAsync(string[] arguments, string directory, CancellationToken cancellationToken)
+    private static Task<string> RunAsync(string[] arguments, string directory, CancellationToken cancellationToken) =>
+        RunAsync(DotNet(arguments, directory), timeout: null, cancellationToken);
+
+    private static async Task<string> RunAsync(ProcessStartInfo start, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        using var process = new Process { StartInfo = DotNet(arguments, directory) };
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } limit)
+        {
+            bounded.CancelAfter(limit);
+        }
+
+        cancellationToken = bounded.Token;
+        var arguments = start.ArgumentList.ToArray();
+        using var process = new Process { StartInfo = start };
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);

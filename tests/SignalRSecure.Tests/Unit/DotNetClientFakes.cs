@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Time.Testing;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 using SignalRSecure.Contracts;
@@ -132,25 +133,21 @@ internal sealed class FakeHubLink(FakeHub hub, IChatClient callbacks) : IHubLink
 }
 
 /// <summary>
-/// A manual clock that also records the due time of every timer created on it, so that a test can wait until the
-/// client has armed a timer before it moves the clock past it.
+/// The fake clock of the client tests: it starts at a random date (code that reads the real clock instead fails
+/// loudly) and records the due time of every timer created on it, so that a test can wait until the client has armed a
+/// timer before it moves the clock past it.
 /// </summary>
-internal sealed class ObservedTimeProvider(ManualTimeProvider clock) : TimeProvider
+internal sealed class ObservedTimeProvider() : FakeTimeProvider(RandomStart())
 {
     public Recorder<TimeSpan> TimersCreated { get; } = new();
 
-    public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
-
-    public override long TimestampFrequency => clock.TimestampFrequency;
-
-    public override long GetTimestamp() => clock.GetTimestamp();
-
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = clock.CreateTimer(callback, state, dueTime, period);
+        var timer = base.CreateTimer(callback, state, dueTime, period);
         TimersCreated.Add(dueTime);
         return timer;
     }
 
-    public void Advance(TimeSpan by) => clock.Advance(by);
+    private static DateTimeOffset RandomStart() =>
+        new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(Random.Shared.Next(0, 5_000_000));
 }

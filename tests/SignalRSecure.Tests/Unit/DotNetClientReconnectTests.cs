@@ -10,7 +10,7 @@ namespace SignalRSecure.Tests.Unit;
 public sealed class DotNetClientReconnectTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly ObservedTimeProvider _time = new(new ManualTimeProvider());
+    private readonly ObservedTimeProvider _time = new();
     private readonly FakeHub _hub;
 
     public DotNetClientReconnectTests() => _hub = new FakeHub(_time);
