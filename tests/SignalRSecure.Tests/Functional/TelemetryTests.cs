@@ -29,7 +29,7 @@ public sealed class TelemetryTests
     public async Task Prometheus_WhenOn_ServesTheGateCountersOnItsOwnLoopbackPort_AndTheyMove()
     {
         // Arrange
-        var port = FreeLoopbackPort();
+        var port = FreeLoopbackPort.Next();
         await using var server = await SecureServer.StartAsync(new Dictionary<string, string?>
         {
             ["SignalRSecure:Metrics:Prometheus"] = "true",
@@ -60,7 +60,7 @@ public sealed class TelemetryTests
     [Fact]
     public async Task Prometheus_WhenOff_ListensNowhere()
     {
-        var port = FreeLoopbackPort();
+        var port = FreeLoopbackPort.Next();
         await using var server = await SecureServer.StartAsync(new Dictionary<string, string?>
         {
             ["SignalRSecure:Metrics:PrometheusPort"] = port.ToString(CultureInfo.InvariantCulture),
@@ -117,13 +117,6 @@ public sealed class TelemetryTests
         {
             Assert.DoesNotContain(collector.Received, request => request.Body.Contains(secret, StringComparison.Ordinal));
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     // The sum of a metric's samples over all its label sets, in Prometheus text format ("name{labels} value").

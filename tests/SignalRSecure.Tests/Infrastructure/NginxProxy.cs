@@ -31,7 +31,7 @@ public sealed class NginxProxy : IAsyncDisposable
     /// <summary>Starts nginx in front of <paramref name="nodes"/> and waits until it has bound its port.</summary>
     public static async Task<NginxProxy> StartAsync(IEnumerable<Uri> nodes)
     {
-        var port = FreePort();
+        var port = FreeLoopbackPort.Next();
         var directory = Directory.CreateTempSubdirectory("signalrsecure-nginx-").FullName;
         var configuration = Path.Combine(directory, "nginx.conf");
         await File.WriteAllTextAsync(configuration, Configuration(directory, port, nodes));
@@ -142,12 +142,5 @@ public sealed class NginxProxy : IAsyncDisposable
               }
             }
             """;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -25,7 +25,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var server = new RedisServer(FreePort());
+        var server = new RedisServer(FreeLoopbackPort.Next());
         await server.StartAgainAsync();
         return server;
     }
@@ -92,13 +92,6 @@ public sealed class RedisServer : IAsyncDisposable
     {
         await StopAsync();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private async Task<bool> AnswersPingAsync()
