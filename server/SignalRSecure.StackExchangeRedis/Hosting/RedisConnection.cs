@@ -28,8 +28,8 @@ internal sealed class RedisConnection : IAsyncDisposable
     public async ValueTask<ISubscriber> GetSubscriberAsync(CancellationToken cancellationToken = default) =>
         (await _connection.Value.WaitAsync(cancellationToken)).GetSubscriber();
 
-    /// <summary>Whether the connection is up now: false before the first connect and while Redis is unreachable.</summary>
-    public bool IsConnected => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully && _connection.Value.Result.IsConnected;
+    /// <summary>Whether Redis is known to be unreachable now: connected once, and the connection is down.</summary>
+    public bool IsDown => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully && !_connection.Value.Result.IsConnected;
 
     public async ValueTask DisposeAsync()
     {

@@ -94,7 +94,7 @@ internal sealed class RedisUserLimits(
 
     public async ValueTask<int?> LeaseInvocationsAsync(string user, CancellationToken cancellationToken = default)
     {
-        if (!redis.IsConnected)
+        if (redis.IsDown)
         {
             return null;
         }
