@@ -65,7 +65,7 @@ internal sealed class NodeHeartbeat(
         var timeout = options.Value.NodeTimeout;
         using var ticks = new PeriodicTimer(timeout / 6, time);
         var tick = 0L;
-        while (await ticks.WaitForNextTickAsync(stoppingToken))
+        while (await NextTickAsync(ticks, stoppingToken))
         {
             try
             {
@@ -81,6 +81,20 @@ internal sealed class NodeHeartbeat(
             {
                 RedisLog.HeartbeatFailed(logger, ex);
             }
+        }
+    }
+
+    // Stopping ends the loop normally: a cancellation escaping ExecuteAsync, when the heartbeat alone is stopped, would
+    // count as a failed background service and stop the host.
+    private static async Task<bool> NextTickAsync(PeriodicTimer ticks, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await ticks.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
