@@ -30,7 +30,7 @@ internal sealed class AuthEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static async Task LoginAsync(
-        HttpContext context, IUserDirectory users, ISessionStore sessions, LoginThrottle throttle, PasswordVerificationBudget budget,
+        HttpContext context, IUserDirectory users, ISessionStore sessions, ILoginThrottle throttle, PasswordVerificationBudget budget,
         SecureHubMetrics metrics, IOptions<LoginOptions> options, TimeProvider time, ILogger<AuthEndpoints> logger)
     {
         var request = await ReadBodyAsync<LoginRequest>(context);
@@ -41,7 +41,9 @@ internal sealed class AuthEndpoints
         }
 
         var remoteIp = context.Connection.RemoteIpAddress;
-        if (!throttle.TryAcquire(remoteIp, request.Username, out var retryAfter))
+        // A shared throttle that fails throws: the store-failure filter answers 503 with Retry-After (fail closed).
+        var (acquired, retryAfter) = await throttle.TryAcquireAsync(remoteIp, request.Username, context.RequestAborted);
+        if (!acquired)
         {
             AccountsLog.LoginThrottled(logger, remoteIp);
             context.Response.Headers.RetryAfter = Seconds(retryAfter);

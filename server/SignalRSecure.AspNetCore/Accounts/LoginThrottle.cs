@@ -6,10 +6,10 @@ using SignalRSecure.AspNetCore.Protection;
 namespace SignalRSecure.AspNetCore.Accounts;
 
 /// <summary>
-/// Limits login attempts per IP and per user name (existing or not, so that the limit reveals nothing), on the
+/// The default <see cref="ILoginThrottle"/>: limits login attempts per IP and per user name (existing or not, so that the limit reveals nothing), on the
 /// fixed-window limiters of <c>System.Threading.RateLimiting</c>.
 /// </summary>
-internal sealed class LoginThrottle : IDisposable
+internal sealed class LoginThrottle : ILoginThrottle, IDisposable
 {
     // User names longer than this are no names at all; cutting the partition key bounds the limiter's memory.
     private const int MaximumKeyLength = 64;
@@ -29,11 +29,20 @@ internal sealed class LoginThrottle : IDisposable
     /// <summary>Counts one attempt; false (with how long to wait) when a limit is reached.</summary>
     public bool TryAcquire(IPAddress? ip, string? username, out TimeSpan retryAfter)
     {
-        var user = (username ?? string.Empty).ToLowerInvariant();
-        using var lease = _limiter.AttemptAcquire((ClientAddress.PartitionKey(ip), user.Length > MaximumKeyLength ? user[..MaximumKeyLength] : user));
+        using var lease = _limiter.AttemptAcquire((ClientAddress.PartitionKey(ip), UserKey(username)));
         retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
         return lease.IsAcquired;
     }
+
+    /// <summary>The name a user's attempts are counted under: lower case, cut to a bounded length.</summary>
+    public static string UserKey(string? username)
+    {
+        var user = (username ?? string.Empty).ToLowerInvariant();
+        return user.Length > MaximumKeyLength ? user[..MaximumKeyLength] : user;
+    }
+
+    ValueTask<(bool Acquired, TimeSpan RetryAfter)> ILoginThrottle.TryAcquireAsync(IPAddress? ip, string? username, CancellationToken cancellationToken) =>
+        ValueTask.FromResult((TryAcquire(ip, username, out var retryAfter), retryAfter));
 
     public void Dispose() => _limiter.Dispose();
 

@@ -242,13 +242,10 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
 
     /// <summary>
     /// Takes one token from the invocation budget the user's connections share
-    /// (<see cref="SecureHubOptions.UserInvocationsPerSecond"/>).
+    /// (<see cref="SecureHubOptions.UserInvocationsPerSecond"/>), on every node when the budget is shared.
     /// </summary>
-    public bool TryTakeUserInvocation()
-    {
-        var options = _keeper.Options;
-        return Volatile.Read(ref _userBudget)?.TryTakeInvocation(_keeper.Time, options.UserInvocationsPerSecond, options.UserInvocationBurst) ?? true;
-    }
+    public ValueTask<bool> TryTakeUserInvocationAsync() =>
+        Volatile.Read(ref _userBudget) is { } budget ? _keeper.Budgets.TryTakeInvocationAsync(budget) : ValueTask.FromResult(true);
 
     /// <summary>Hands over the user's budget this connection holds, once (the gate gives it back when the connection closes).</summary>
     public UserBudget? TakeUserBudget() => Interlocked.Exchange(ref _userBudget, null);

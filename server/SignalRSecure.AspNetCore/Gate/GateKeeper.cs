@@ -18,7 +18,7 @@ internal sealed class GateKeeper(
     IOptions<SecureHubOptions> options,
     TimeProvider time,
     TicketService tickets,
-    AuthenticationFailureLimiter failures,
+    IAuthenticationFailureLimiter failures,
     IUserConnectionRegistry registry,
     UserBudgets budgets,
     IEnumerable<IGroupRightsObserver> groupRightsObservers,
@@ -37,6 +37,9 @@ internal sealed class GateKeeper(
     public SecureHubOptions Options { get; } = options.Value;
 
     public TimeProvider Time => time;
+
+    /// <summary>The per-user limits the connections' budgets come from.</summary>
+    public UserBudgets Budgets => budgets;
 
     public ConnectionGate Open(ConnectionContext connection, Admission admission, IPAddress? remoteIp, string? origin, string? userAgent = null)
     {
@@ -58,7 +61,19 @@ internal sealed class GateKeeper(
         var identity = new AuthenticatedUser(redemption.User, redemption.Groups);
 
         // After the redemption, so that only the ticket's own user is counted; the ticket is used up either way.
-        var budget = budgets.TryAcquire(identity.Name);
+        UserBudget? budget;
+        try
+        {
+            budget = await budgets.TryAcquireAsync(identity.Name, gate.ConnectionAborted);
+        }
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
+        {
+            // A shared count that cannot be taken fails closed, like the ticket store: retryable, no lockout strike.
+            GateLog.UserLimitsFailed(logger, gate.ConnectionId, identity.Name, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
+        }
+
         if (budget is null)
         {
             metrics.RateLimited("user-connections");
@@ -71,7 +86,7 @@ internal sealed class GateKeeper(
         if (!gate.CompleteAuthentication(identity, redemption.IssuedAt, budget, expiresAt))
         {
             // Closed (deadline, protocol violation) while the ticket was being redeemed.
-            budgets.Release(budget);
+            await ReleaseBudgetAsync(gate, budget);
             throw new HubException(HubErrors.AuthenticationFailed);
         }
 
@@ -177,7 +192,8 @@ internal sealed class GateKeeper(
         GateLog.PreAuthenticationViolation(logger, gate.ConnectionId, gate.RemoteIp, violation);
         if (closeReason == CloseReasons.AuthenticationFailed)
         {
-            Report(gate, TicketRejection.Malformed.ToString(), failures.RecordFailure(gate.RemoteIp));
+            // Runs synchronously with the in-memory limiter; a shared one reports when its count is in.
+            _ = RecordMalformedAsync(gate);
         }
     }
 
@@ -208,7 +224,7 @@ internal sealed class GateKeeper(
     {
         if (gate.TakeUserBudget() is { } budget)
         {
-            budgets.Release(budget);
+            await ReleaseBudgetAsync(gate, budget);
         }
 
         if (gate.Identity is null)
@@ -222,6 +238,19 @@ internal sealed class GateKeeper(
         }
 
         GateLog.ConnectionClosed(logger, gate.ConnectionId, gate.RemoteIp, gate.CloseReason ?? "client left");
+    }
+
+    /// <summary>Gives back a connection's place in its user's limits; a shared store that fails is logged and makes it good itself.</summary>
+    private async ValueTask ReleaseBudgetAsync(ConnectionGate gate, UserBudget budget)
+    {
+        try
+        {
+            await budgets.ReleaseAsync(budget, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            GateLog.UserLimitsFailed(logger, gate.ConnectionId, budget.User, ex);
+        }
     }
 
     /// <summary>
@@ -247,7 +276,21 @@ internal sealed class GateKeeper(
     /// </summary>
     private async Task<StoredTicket> RedeemOrCloseAsync(ConnectionGate gate, string? ticket, string? expectedUser)
     {
-        if (!await failures.TryBeginAttemptAsync(gate.RemoteIp, gate.ConnectionAborted))
+        AuthenticationAttempt? attempt;
+        try
+        {
+            attempt = await failures.TryBeginAttemptAsync(gate.RemoteIp, gate.ConnectionAborted);
+        }
+        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
+        {
+            // A shared lockout that cannot be read fails closed: the ticket stays unread, and the close is retryable.
+            metrics.AuthenticationFailed(StoreFailedReason);
+            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
+            gate.CloseAfterReply(CloseReasons.Unavailable);
+            throw new HubException(HubErrors.Unavailable);
+        }
+
+        if (attempt is null)
         {
             throw Refuse(gate, LockedOutReason, lockedOut: false);
         }
@@ -266,7 +309,7 @@ internal sealed class GateKeeper(
         {
             // A failing shared store must not leave the connection half-authenticated, nor leak the store's error. The
             // ticket was not found used, so it is not the client's fault: no lockout strike, and a retryable close.
-            failures.EndAttempt(gate.RemoteIp, failed: false);
+            await EndAttemptAsync(gate, attempt, failed: false);
             metrics.AuthenticationFailed(StoreFailedReason);
             GateLog.TicketStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
             gate.CloseAfterReply(CloseReasons.Unavailable);
@@ -275,12 +318,46 @@ internal sealed class GateKeeper(
         catch
         {
             // The connection went away mid-redemption: nothing was decided, so nothing counts.
-            failures.EndAttempt(gate.RemoteIp, failed: false);
+            await EndAttemptAsync(gate, attempt, failed: false);
             throw;
         }
 
-        var lockedOut = failures.EndAttempt(gate.RemoteIp, failed: rejection is not null);
+        var lockedOut = await EndAttemptAsync(gate, attempt, failed: rejection is not null);
         return rejection is { } refused ? throw Refuse(gate, refused.ToString(), lockedOut) : stored!;
+    }
+
+    /// <summary>
+    /// Ends an attempt, whatever the connection does meanwhile. A shared lockout that fails here is logged and passed
+    /// over: the ticket is decided already, and the attempt's place in flight lapses by itself in a shared store.
+    /// </summary>
+    private async ValueTask<bool> EndAttemptAsync(ConnectionGate gate, AuthenticationAttempt attempt, bool failed)
+    {
+        try
+        {
+            return await failures.EndAttemptAsync(attempt, failed, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
+            return false;
+        }
+    }
+
+    /// <summary>Counts a malformed Authenticate against the address, then reports it.</summary>
+    private async Task RecordMalformedAsync(ConnectionGate gate)
+    {
+        bool lockedOut;
+        try
+        {
+            lockedOut = await failures.RecordFailureAsync(gate.RemoteIp, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
+            lockedOut = false;
+        }
+
+        Report(gate, TicketRejection.Malformed.ToString(), lockedOut);
     }
 
     private HubException Refuse(ConnectionGate gate, string reason, bool lockedOut)

@@ -91,4 +91,12 @@ internal static partial class GateLog
     [LoggerMessage(EventId = 21, EventName = "TicketStoreFailed", Level = LogLevel.Warning,
         Message = "Hub connection {ConnectionId} from {RemoteIp} is closed as unavailable: the ticket store failed")]
     public static partial void TicketStoreFailed(ILogger logger, string connectionId, IPAddress? remoteIp, Exception exception);
+
+    [LoggerMessage(EventId = 22, EventName = "LockoutStoreFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} from {RemoteIp}: the authentication failure limiter failed")]
+    public static partial void LockoutStoreFailed(ILogger logger, string connectionId, IPAddress? remoteIp, Exception exception);
+
+    [LoggerMessage(EventId = 23, EventName = "UserLimitsFailed", Level = LogLevel.Warning,
+        Message = "Hub connection {ConnectionId} of {User}: the shared per-user limits failed")]
+    public static partial void UserLimitsFailed(ILogger logger, string connectionId, string user, Exception exception);
 }

@@ -36,7 +36,7 @@ internal sealed class SecureHubFilter(ILogger<SecureHubFilter> logger) : IHubFil
 
         // The connection's own bucket first: a connection over its own limit does not spend its user's budget.
         var overConnectionLimit = !gate.TryTakeInvocation();
-        if (overConnectionLimit || !gate.TryTakeUserInvocation())
+        if (overConnectionLimit || !await gate.TryTakeUserInvocationAsync())
         {
             gate.Keeper.OnRateLimited(gate, userLimit: !overConnectionLimit);
             if (!gate.TryTakeRateLimitStrike())

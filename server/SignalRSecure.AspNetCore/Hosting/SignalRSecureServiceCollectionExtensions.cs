@@ -73,10 +73,11 @@ public static class SignalRSecureServiceCollectionExtensions
         services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<NewConnectionPace>();
         services.AddSingleton<NegotiationLimiter>();
-        services.AddSingleton<AuthenticationFailureLimiter>();
+        services.TryAddSingleton<IAuthenticationFailureLimiter, AuthenticationFailureLimiter>();
+        services.TryAddSingleton<ISharedUserLimits, NodeUserLimits>();
         services.AddSingleton<UserBudgets>();
         services.AddSingleton<TicketService>();
-        services.AddSingleton<LoginThrottle>();
+        services.TryAddSingleton<ILoginThrottle, LoginThrottle>();
         services.AddSingleton<PasswordVerificationBudget>();
         services.AddSingleton<GateKeeper>();
         services.AddSingleton<SecureHubFilter>();

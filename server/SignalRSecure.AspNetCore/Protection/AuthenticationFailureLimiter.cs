@@ -6,7 +6,7 @@ using SignalRSecure.AspNetCore.Hosting;
 namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
-/// Locks an IP out of new hub connections and of every <c>Authenticate</c> and <c>Reauthenticate</c> for
+/// The default <see cref="IAuthenticationFailureLimiter"/>, counting in this process: locks an IP out of new hub connections and of every <c>Authenticate</c> and <c>Reauthenticate</c> for
 /// <see cref="ProtectionOptions.AuthenticationLockout"/> once it has failed
 /// <see cref="ProtectionOptions.AuthenticationFailuresPerIp"/> of them within
 /// <see cref="ProtectionOptions.AuthenticationFailureWindow"/>.
@@ -24,7 +24,7 @@ namespace SignalRSecure.AspNetCore.Protection;
 /// read the system clock directly and have no notion of a lockout, and both must be testable on a fake clock.
 /// </para>
 /// </remarks>
-internal sealed class AuthenticationFailureLimiter : IDisposable
+internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimiter, IDisposable
 {
     // Above this many tracked addresses, each new failure first drops the entries that no longer matter; below it the
     // timed sweep (once per window or lockout, whichever is longer) drops them.
@@ -194,6 +194,18 @@ internal sealed class AuthenticationFailureLimiter : IDisposable
     }
 
     public void Dispose() => _sweep.Dispose();
+
+    ValueTask<TimeSpan> IAuthenticationFailureLimiter.GetLockoutAsync(IPAddress? address, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(IsLockedOut(address, out var retryAfter) ? retryAfter : TimeSpan.Zero);
+
+    async ValueTask<AuthenticationAttempt?> IAuthenticationFailureLimiter.TryBeginAttemptAsync(IPAddress? address, CancellationToken cancellationToken) =>
+        await TryBeginAttemptAsync(address, cancellationToken) ? new AuthenticationAttempt(address, string.Empty) : null;
+
+    ValueTask<bool> IAuthenticationFailureLimiter.EndAttemptAsync(AuthenticationAttempt attempt, bool failed, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(EndAttempt(attempt.Address, failed));
+
+    ValueTask<bool> IAuthenticationFailureLimiter.RecordFailureAsync(IPAddress? address, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(RecordFailure(address));
 
     private void Sweep()
     {

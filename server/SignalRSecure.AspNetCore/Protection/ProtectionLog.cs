@@ -25,4 +25,12 @@ internal static partial class ProtectionLog
     [LoggerMessage(EventId = 105, EventName = "NegotiationRateLimited", Level = LogLevel.Information,
         Message = "Negotiations from {RemoteIp} refused: over the per-IP rate (further refusals within a minute are counted, not logged)")]
     public static partial void NegotiationRateLimited(ILogger logger, IPAddress? remoteIp);
+
+    [LoggerMessage(EventId = 106, EventName = "LockoutCheckFailed", Level = LogLevel.Warning,
+        Message = "Hub request from {RemoteIp} let through unchecked: the authentication failure limiter failed (its Authenticate fails closed)")]
+    public static partial void LockoutCheckFailed(ILogger logger, IPAddress? remoteIp, Exception exception);
+
+    [LoggerMessage(EventId = 107, EventName = "SharedUserBudgetFailed", Level = LogLevel.Warning,
+        Message = "The shared per-user invocation budget failed; each node applies its own for a second")]
+    public static partial void SharedUserBudgetFailed(ILogger logger, Exception exception);
 }

@@ -24,7 +24,7 @@ internal sealed class SecureEndpointMiddleware(
     ConnectionAdmission admissions,
     NewConnectionPace pace,
     NegotiationLimiter negotiations,
-    AuthenticationFailureLimiter failures,
+    IAuthenticationFailureLimiter failures,
     SecureHubMetrics metrics,
     ILogger<SecureEndpointMiddleware> logger)
 {
@@ -59,7 +59,8 @@ internal sealed class SecureEndpointMiddleware(
             return;
         }
 
-        if (failures.IsLockedOut(remoteIp, out var retryAfter))
+        var retryAfter = await LockoutOfAsync(remoteIp, context.RequestAborted);
+        if (retryAfter > TimeSpan.Zero)
         {
             metrics.RateLimited("lockout");
             ProtectionLog.LockedOutConnectionRefused(logger, remoteIp);
@@ -134,6 +135,21 @@ internal sealed class SecureEndpointMiddleware(
         }
 
         await next(context);
+    }
+
+    // A shared lockout that cannot be read lets the connection in: its Authenticate, which must begin an attempt in
+    // the same store, fails closed. Refusing here instead would turn every Redis blip into 429s for every address.
+    private async ValueTask<TimeSpan> LockoutOfAsync(IPAddress? remoteIp, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await failures.GetLockoutAsync(remoteIp, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            ProtectionLog.LockoutCheckFailed(logger, remoteIp, ex);
+            return TimeSpan.Zero;
+        }
     }
 
     private Task RefuseOverConnectionCapAsync(HttpContext context, IPAddress? remoteIp)

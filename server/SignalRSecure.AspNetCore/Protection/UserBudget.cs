@@ -20,6 +20,33 @@ internal sealed class UserBudget(string user, double burst, long now)
 
     internal Lock SyncRoot => _lock;
 
+    // Invocations taken from the shared bucket (several nodes) and not spent yet; guarded by the lock.
+    private int _leased;
+
+    /// <summary>Takes one invocation from the lease of the shared bucket this node holds; false when it is used up.</summary>
+    public bool TryTakeLeased()
+    {
+        lock (_lock)
+        {
+            if (_leased <= 0)
+            {
+                return false;
+            }
+
+            _leased--;
+            return true;
+        }
+    }
+
+    /// <summary>Keeps <paramref name="count"/> more invocations taken from the shared bucket.</summary>
+    public void AddLeased(int count)
+    {
+        lock (_lock)
+        {
+            _leased += count;
+        }
+    }
+
     /// <summary>Takes one token from the user's invocation bucket.</summary>
     public bool TryTakeInvocation(TimeProvider time, double perSecond, double burst)
     {

@@ -60,7 +60,18 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
                 return;
         }
 
-        await Groups.AddToGroupAsync(Context.ConnectionId, group);
+        try
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, group);
+        }
+        catch (Exception ex) when (!Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // A backplane that cannot subscribe the connection: without the roll-back the roster would list a member
+            // that receives nothing from the group.
+            ChatLog.GroupAddFailed(logger, Context.ConnectionId, ex);
+            await RosterAsync(token => roster.LeaveAsync(Context.ConnectionId, group, token));
+            throw new HubException(HubErrors.Unavailable);
+        }
 
         // A Reauthenticate on another connection of the user may have taken the group away since the check above,
         // and its observer may have looked at the roster before this join: undo, or the membership would outlive

@@ -12,4 +12,8 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 502, EventName = "DisconnectCleanupFailed", Level = LogLevel.Warning,
         Message = "Hub connection {ConnectionId} of {User} closed, but its group memberships could not be cleaned up")]
     public static partial void DisconnectCleanupFailed(ILogger logger, string connectionId, string user, Exception exception);
+
+    [LoggerMessage(EventId = 503, EventName = "GroupAddFailed", Level = LogLevel.Warning,
+        Message = "JoinGroup on connection {ConnectionId} answered unavailable: the hub's lifetime manager could not add it to the group; the roster entry was rolled back")]
+    public static partial void GroupAddFailed(ILogger logger, string connectionId, Exception exception);
 }

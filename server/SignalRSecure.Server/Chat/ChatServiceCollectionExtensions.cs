@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.Server.Chat;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,8 @@ public static class ChatServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the chat hub (<see cref="ChatHub"/>) behind the gate (<c>AddSecureHub</c>), with its options and the
-    /// observer that ends memberships a newer ticket no longer allows. The group roster is the gate's
+    /// observers that end memberships a newer ticket no longer allows and announce the departures a shared roster
+    /// sweeps after a node stopped. The group roster is the gate's
     /// (<c>IGroupRoster</c>, in memory unless the app registers a shared one).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -22,6 +24,7 @@ public static class ChatServiceCollectionExtensions
         services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChatOptions>, ChatOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IGroupRightsObserver, ChatGroupRightsObserver>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IGroupDepartureObserver, ChatDepartureObserver>());
         return services.AddSecureHub<ChatHub>();
     }
 }

@@ -18,12 +18,12 @@ namespace SignalRSecure.StackExchangeRedis.Gate;
 /// backplane: a node cut off from Redis at that moment misses the command. The counts returned are this node's
 /// connections only; the other nodes' are not waited for.
 /// </remarks>
-internal sealed class RedisUserConnectionRegistry(RedisConnection redis, RedisKeys keys, ILogger<RedisUserConnectionRegistry> logger) : IUserConnectionRegistry
+internal sealed class RedisUserConnectionRegistry(RedisConnection redis, RedisKeys keys, RedisNode node, ILogger<RedisUserConnectionRegistry> logger) : IUserConnectionRegistry
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly InMemoryUserConnectionRegistry _local = new();
-    private readonly string _node = Guid.NewGuid().ToString("N");
+    private readonly string _node = node.Id;
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private volatile bool _subscribed;
 

@@ -28,6 +28,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     public async ValueTask<ISubscriber> GetSubscriberAsync(CancellationToken cancellationToken = default) =>
         (await _connection.Value.WaitAsync(cancellationToken)).GetSubscriber();
 
+    /// <summary>Whether Redis is known to be unreachable now: connected once, and the connection is down.</summary>
+    public bool IsDown => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully && !_connection.Value.Result.IsConnected;
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)

@@ -3,10 +3,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Groups;
+using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.StackExchangeRedis.Accounts;
 using SignalRSecure.StackExchangeRedis.Gate;
+using SignalRSecure.StackExchangeRedis.Groups;
 using SignalRSecure.StackExchangeRedis.Hosting;
+using SignalRSecure.StackExchangeRedis.Protection;
 using SignalRSecure.StackExchangeRedis.Tickets;
 using StackExchange.Redis;
 using BackplaneOptions = Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions;
@@ -19,9 +23,11 @@ public static class SignalRSecureRedisBuilderExtensions
     /// <summary>
     /// Makes this node one of several behind the same Redis: tickets and login sessions live in Redis (a ticket minted
     /// on one node is redeemed once on any), logout, revocation and group-rights changes reach the user's connections
-    /// on every node through a registry channel, and SignalR's Redis backplane carries <c>Clients.All</c>, groups,
-    /// users and single connections across nodes, under the gate's lifetime manager. Replaces the in-memory stores
-    /// and registry whether it is called before or after <c>AddSecureHub</c>.
+    /// on every node through a registry channel, SignalR's Redis backplane carries <c>Clients.All</c>, groups,
+    /// users and single connections across nodes, under the gate's lifetime manager, and the group roster, the
+    /// authentication lockout, the login throttles and the per-user limits are counted for all nodes together, with
+    /// node heartbeats clearing up after a node that stops. Replaces the in-memory stores, registry and counters
+    /// whether it is called before or after <c>AddSecureHub</c>.
     /// </summary>
     /// <param name="signalR">The SignalR builder (from <c>AddSecureHub</c> or <c>AddSignalR</c>).</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, such as <c>redis-host:6379</c>.</param>
@@ -44,10 +50,25 @@ public static class SignalRSecureRedisBuilderExtensions
         services.TryAddSingleton(provider => new RedisConnection(provider.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration!));
         services.TryAddSingleton(provider => new RedisKeys(provider.GetRequiredService<IOptions<RedisOptions>>().Value.ChannelPrefix));
 
+        services.TryAddSingleton<RedisNode>();
+
         // Replace, not TryAdd: AddSecureHub may already have registered the in-memory stores (it only TryAdds them).
         services.Replace(ServiceDescriptor.Singleton<ITicketStore, RedisTicketStore>());
         services.Replace(ServiceDescriptor.Singleton<ISessionStore, RedisSessionStore>());
         services.Replace(ServiceDescriptor.Singleton<IUserConnectionRegistry, RedisUserConnectionRegistry>());
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationFailureLimiter, RedisAuthenticationFailureLimiter>());
+        services.Replace(ServiceDescriptor.Singleton<ILoginThrottle, RedisLoginThrottle>());
+        services.TryAddSingleton<RedisUserLimits>();
+        services.Replace(ServiceDescriptor.Singleton<ISharedUserLimits>(provider => provider.GetRequiredService<RedisUserLimits>()));
+        services.TryAddSingleton<RedisGroupRoster>();
+        services.Replace(ServiceDescriptor.Singleton<IGroupRoster>(provider => provider.GetRequiredService<RedisGroupRoster>()));
+
+        // Resolvable by its type too, so that a host (or a test playing a crash) can stop the heartbeat alone.
+        if (!services.Any(descriptor => descriptor.ServiceType == typeof(NodeHeartbeat)))
+        {
+            services.AddSingleton<NodeHeartbeat>();
+            services.AddHostedService(provider => provider.GetRequiredService<NodeHeartbeat>());
+        }
 
         // SignalR's backplane registers the open generic HubLifetimeManager<>, which the gate wraps; its channels share
         // the prefix of the keys, so that two deployments on one Redis stay apart.

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.StackExchangeRedis.Hosting;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Functional.Redis;
@@ -263,6 +264,201 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Contains(nodeB.Logs.WithEvent("GroupsChanged"), r => r.Message.Contains("dave", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Lockout_TenFailedAuthenticatesSplitOverTwoNodes_LockTheAddressOutOnBoth()
+    {
+        // Arrange
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+
+        // Act: five wrong tickets on each node, one connection each.
+        var errors = new List<string?>();
+        for (var i = 0; i < 10; i++)
+        {
+            await using var socket = await RawHubSocket.ConnectWithHandshakeAsync((i % 2 == 0 ? nodeA : nodeB).WebSocketHubUri);
+            errors.Add((await socket.CallAsync(nameof(IChatHub.Authenticate), $"wrong-ticket-{i:D2}-0123456789abcdefghijklmnop").WaitAsync(Timeout)).Error);
+        }
+
+        var onA = await RawHubSocket.TryConnectAsync(nodeA.WebSocketHubUri);
+        var onB = await RawHubSocket.TryConnectAsync(nodeB.WebSocketHubUri);
+
+        // Assert: every attempt failed, and the address is locked out on both nodes (each saw only five failures).
+        Assert.All(errors, error => Assert.True(HubErrors.TryParse(error, out var parsed) && parsed == HubErrors.AuthenticationFailed, error));
+        Assert.Equal(HttpStatusCode.TooManyRequests, onA);
+        Assert.Equal(HttpStatusCode.TooManyRequests, onB);
+    }
+
+    [Fact]
+    public async Task LoginThrottle_AttemptsForOneUserSplitOverTwoNodes_AreCountedTogether()
+    {
+        // Arrange: 5 attempts per user name and window.
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        using var clientA = nodeA.CreateAuthClient();
+        using var clientB = nodeB.CreateAuthClient();
+
+        // Act: five wrong passwords alternating nodes, then the right one.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var attempt = await (i % 2 == 0 ? clientA : clientB).TryLoginAsync(SecureServer.Alice.Name, "wrong-password").WaitAsync(Timeout);
+            statuses.Add(attempt.StatusCode);
+        }
+
+        using var sixth = await clientB.TryLoginAsync(SecureServer.Alice.Name, SecureServer.Alice.Password).WaitAsync(Timeout);
+
+        // Assert
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+        Assert.Equal(HttpStatusCode.TooManyRequests, sixth.StatusCode);
+        Assert.NotNull(sixth.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task UserConnectionCap_ConnectionsSplitOverTwoNodes_AreCountedTogether()
+    {
+        // Arrange: 2 connections per user.
+        var prefix = RedisFixture.UniquePrefix();
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Protection:MaxConnectionsPerUser"] = "2" };
+        await using var nodeA = await StartNodeAsync(prefix, settings);
+        await using var nodeB = await StartNodeAsync(prefix, settings);
+        await using var first = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var second = await AuthenticatedAsync(nodeB, SecureServer.Alice);
+
+        // Act
+        await using var third = await RawHubSocket.ConnectWithHandshakeAsync(nodeA.WebSocketHubUri);
+        var (_, error) = await third.CallAsync(nameof(IChatHub.Authenticate), await nodeA.GetTicketAsync(SecureServer.Alice)).WaitAsync(Timeout);
+        await using var bob = await AuthenticatedAsync(nodeA, SecureServer.Bob);
+
+        // Assert
+        Assert.True(HubErrors.TryParse(error, out var parsed));
+        Assert.Equal(HubErrors.TooManyConnections, parsed);
+        Assert.Equal(CloseReasons.TooManyConnections, (await third.ReceiveCloseAsync().WaitAsync(Timeout)).Error);
+    }
+
+    [Fact]
+    public async Task UserInvocationBudget_CallsSplitOverTwoNodes_ShareOneBudget()
+    {
+        // Arrange: one user's budget of 4 calls and 1 a second, taken from Redis one call at a time; each connection
+        // could make 4 calls on its own.
+        var prefix = RedisFixture.UniquePrefix();
+        var settings = new Dictionary<string, string?>
+        {
+            ["SignalRSecure:Hub:InvocationsPerSecond"] = "1",
+            ["SignalRSecure:Hub:InvocationBurst"] = "4",
+            ["SignalRSecure:Hub:UserInvocationsPerSecond"] = "1",
+            ["SignalRSecure:Hub:UserInvocationBurst"] = "4",
+            ["SignalRSecure:Redis:UserInvocationLease"] = "1",
+        };
+        await using var nodeA = await StartNodeAsync(prefix, settings);
+        await using var nodeB = await StartNodeAsync(prefix, settings);
+        await using var onA = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var onB = await AuthenticatedAsync(nodeB, SecureServer.Alice);
+
+        // Act: four calls on each node.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var accepted = 0;
+        foreach (var socket in new[] { onA, onA, onA, onA, onB, onB, onB, onB })
+        {
+            accepted += (await socket.CallAsync(nameof(IChatHub.Echo), "x").WaitAsync(Timeout)).Error is null ? 1 : 0;
+        }
+
+        var elapsed = watch.Elapsed;
+
+        // Assert: the burst plus what refilled meanwhile (one a second), not twice the burst.
+        Assert.True(accepted <= 4 + (int)Math.Ceiling(elapsed.TotalSeconds), $"{accepted} of 8 calls accepted in {elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(accepted >= 4, $"{accepted} of 8 calls accepted");
+    }
+
+    [Fact]
+    public async Task Presence_MembersOnTwoNodes_AgreeOnEveryNode()
+    {
+        // Arrange: alice on A, bob on B.
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        await using var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+
+        // Act
+        await CallOkAsync(alice, nameof(IChatHub.JoinGroup), "general");
+        await CallOkAsync(bob, nameof(IChatHub.JoinGroup), "general");
+        var joined = await NextPresenceAsync(alice, nameof(IChatClient.UserJoined), SecureServer.Bob.Name);
+        var membersOnA = await MembersAsync(alice, "general");
+        var membersOnB = await MembersAsync(bob, "general");
+        await CallOkAsync(bob, nameof(IChatHub.LeaveGroup), "general");
+        var left = await NextPresenceAsync(alice, nameof(IChatClient.UserLeft), SecureServer.Bob.Name);
+        var membersAfter = await MembersAsync(alice, "general");
+
+        // Assert
+        Assert.Equal(new GroupPresence("general", SecureServer.Bob.Name), joined);
+        Assert.Equal(["alice", "bob"], membersOnA);
+        Assert.Equal(["alice", "bob"], membersOnB);
+        Assert.Equal(new GroupPresence("general", SecureServer.Bob.Name), left);
+        Assert.Equal(["alice"], membersAfter);
+    }
+
+    [Fact]
+    public async Task Reauthenticate_NarrowingGroupsOnOneNode_EndsTheMembershipOnAnother()
+    {
+        // Arrange: dave on B in "ops", alice on A in "ops"; dave also connected on A.
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix);
+        await using var nodeB = await StartNodeAsync(prefix);
+        using var issuer = nodeA.CreateAuthClient();
+        await using var daveOnB = await AuthenticatedAsync(nodeB, await IssueAsync(issuer, "general", "ops"));
+        await using var daveOnA = await AuthenticatedAsync(nodeA, await IssueAsync(issuer, "general", "ops"));
+        await using var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await CallOkAsync(daveOnB, nameof(IChatHub.JoinGroup), "ops");
+        await CallOkAsync(alice, nameof(IChatHub.JoinGroup), "ops");
+        var membersBefore = await MembersAsync(alice, "ops");
+
+        // Act: a newer ticket without "ops" on A.
+        await CallOkAsync(daveOnA, nameof(IChatHub.Reauthenticate), await IssueAsync(issuer, "general"));
+        var toDave = await NextPresenceAsync(daveOnB, nameof(IChatClient.UserLeft), "dave");
+        var toAlice = await NextPresenceAsync(alice, nameof(IChatClient.UserLeft), "dave");
+        var membersAfter = await MembersAsync(alice, "ops");
+
+        // Assert
+        Assert.Equal(["alice", "dave"], membersBefore);
+        Assert.Equal(new GroupPresence("ops", "dave"), toDave);
+        Assert.Equal(new GroupPresence("ops", "dave"), toAlice);
+        Assert.Equal(["alice"], membersAfter);
+    }
+
+    [Fact]
+    public async Task Presence_NodeThatStopsHeartbeating_LeavesWithinTheNodeTimeoutAndMembersElsewhereGetUserLeft()
+    {
+        // Arrange: a node timeout of 2 s; alice on A and bob on B in "general".
+        var prefix = RedisFixture.UniquePrefix();
+        var nodeTimeout = TimeSpan.FromSeconds(2);
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Redis:NodeTimeout"] = "00:00:02" };
+        await using var nodeA = await StartNodeAsync(prefix, settings);
+        await using var nodeB = await StartNodeAsync(prefix, settings);
+        await using var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+        await CallOkAsync(alice, nameof(IChatHub.JoinGroup), "general");
+        await CallOkAsync(bob, nameof(IChatHub.JoinGroup), "general");
+        var membersBefore = await MembersAsync(bob, "general");
+
+        // Act: A stops heartbeating and clears up nothing, which is what kill -9 looks like to the other nodes.
+        await nodeA.GetRequiredService<NodeHeartbeat>().StopAsync(CancellationToken.None).WaitAsync(Timeout);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var left = await NextPresenceAsync(bob, nameof(IChatClient.UserLeft), SecureServer.Alice.Name);
+        var elapsed = watch.Elapsed;
+        var membersAfter = await MembersAsync(bob, "general");
+        Console.WriteLine($"UserLeft {elapsed.TotalMilliseconds:F0} ms after the heartbeat of a node with a 2 s timeout stopped");
+
+        // Assert: gone within 7/6 of the timeout after its last heartbeat (which was before the stop), with margin.
+        Assert.Equal(["alice", "bob"], membersBefore);
+        Assert.Equal(new GroupPresence("general", SecureServer.Alice.Name), left);
+        Assert.Equal(["bob"], membersAfter);
+        Assert.True(elapsed < nodeTimeout * 2, $"UserLeft {elapsed.TotalMilliseconds:F0} ms after the heartbeat stopped");
+        var swept = await nodeB.Logs.WaitForAsync(record => record.EventId.Name == "NodeSwept", Timeout);
+        Assert.Contains("1 of its connections", swept.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<string> IssueAsync(AuthClient issuer, params string[] groups)
     {
         using var response = await issuer.IssueTicketAsync(new IssueTicketRequest("dave", groups, ClientIp: "127.0.0.1"));
@@ -300,6 +496,41 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
     {
         var (_, error) = await socket.CallAsync(target, arguments).WaitAsync(Timeout);
         Assert.Null(error);
+    }
+
+    private static async Task<string[]> MembersAsync(RawHubSocket socket, string group)
+    {
+        var (result, error) = await socket.CallAsync(nameof(IChatHub.GetGroupMembers), group).WaitAsync(Timeout);
+        Assert.Null(error);
+        return [.. result!.Value.EnumerateArray().Select(user => user.GetString()!)];
+    }
+
+    /// <summary>The next <paramref name="target"/> presence callback about <paramref name="user"/>, passing over any other message.</summary>
+    private static async Task<GroupPresence> NextPresenceAsync(RawHubSocket socket, string target, string user)
+    {
+        while (true)
+        {
+            JsonElement message;
+            if (socket.PassedOver.Count > 0)
+            {
+                message = socket.PassedOver[0];
+                socket.PassedOver.RemoveAt(0);
+            }
+            else
+            {
+                message = await socket.ReceiveAsync().WaitAsync(Timeout);
+            }
+
+            if (message.GetProperty("type").GetInt32() == 1 && message.GetProperty("target").GetString() == target)
+            {
+                var presence = message.GetProperty("arguments")[0];
+                var found = new GroupPresence(presence.GetProperty("group").GetString()!, presence.GetProperty("user").GetString()!);
+                if (found.User == user)
+                {
+                    return found;
+                }
+            }
+        }
     }
 
     /// <summary>The text of the next chat message, passing over one copy of <paramref name="skip"/> (the sender's own).</summary>

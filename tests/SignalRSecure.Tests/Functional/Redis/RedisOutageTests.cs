@@ -60,6 +60,57 @@ public sealed class RedisOutageTests
         Assert.Equal("after", echoAfter?.GetString());
     }
 
+    [Fact]
+    public async Task Redis_DownThenBack_SharedCountersAndRosterFailClosedAndRecover()
+    {
+        // Arrange: alice connected and in "general"; a lockout of 2 failures, to see it counted after Redis returns.
+        await using var redis = await RedisServer.StartAsync();
+        await using var node = await SecureServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["SignalRSecure:Redis:Configuration"] = $"{redis.Configuration},connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000",
+            ["SignalRSecure:Redis:ChannelPrefix"] = RedisFixture.UniquePrefix(),
+            ["SignalRSecure:Protection:AuthenticationFailuresPerIp"] = "2",
+        });
+        await using var alice = await AuthenticatedAsync(node, await node.GetTicketAsync(SecureServer.Alice));
+        Assert.Null((await alice.CallAsync(nameof(IChatHub.JoinGroup), "general").WaitAsync(Timeout)).Error);
+
+        // Act: Redis dies; the established connection keeps calling (its user budget falls back to the node's own).
+        await redis.StopAsync();
+        var echoes = new List<string?>();
+        for (var i = 0; i < 5; i++)
+        {
+            echoes.Add((await alice.CallAsync(nameof(IChatHub.Echo), "during").WaitAsync(Timeout)).Error);
+        }
+
+        var (_, joinError) = await alice.CallAsync(nameof(IChatHub.JoinGroup), "ops").WaitAsync(Timeout);
+        await using var wrong = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+        var (_, wrongError) = await wrong.CallAsync(nameof(IChatHub.Authenticate), "wrong-ticket-0123456789abcdefghijklmnopqrstu").WaitAsync(Timeout);
+
+        // Assert: calls pass, the roster and the lockout fail closed and retryable.
+        Assert.All(echoes, Assert.Null);
+        Assert.True(HubErrors.TryParse(joinError, out var parsedJoin));
+        Assert.Equal(HubErrors.Unavailable, parsedJoin);
+        Assert.True(HubErrors.TryParse(wrongError, out var parsedWrong));
+        Assert.Equal(HubErrors.Unavailable, parsedWrong);
+
+        // Act: Redis comes back empty; the roster and the lockout count again.
+        await redis.StartAgainAsync();
+        var ticket = await RetryUntilUpAsync(() => node.GetTicketAsync(SecureServer.Bob));
+        await using var bob = await AuthenticatedAsync(node, ticket);
+        Assert.Null((await bob.CallAsync(nameof(IChatHub.JoinGroup), "general").WaitAsync(Timeout)).Error);
+        var (members, membersError) = await bob.CallAsync(nameof(IChatHub.GetGroupMembers), "general").WaitAsync(Timeout);
+        for (var i = 0; i < 2; i++)
+        {
+            await using var attacker = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+            await attacker.CallAsync(nameof(IChatHub.Authenticate), $"wrong-ticket-{i}-0123456789abcdefghijklmnopqrst").WaitAsync(Timeout);
+        }
+
+        // Assert: bob is listed (alice's entry went with Redis's data); two failures lock the address out.
+        Assert.Null(membersError);
+        Assert.Equal(["bob"], members!.Value.EnumerateArray().Select(user => user.GetString()));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await RawHubSocket.TryConnectAsync(node.WebSocketHubUri));
+    }
+
     private static async Task<string> RetryUntilUpAsync(Func<Task<string>> attempt)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
