@@ -10,12 +10,12 @@ namespace SignalRSecure.StackExchangeRedis.Hosting;
 
 /// <summary>
 /// Keeps this node listed among the live ones and clears up after the nodes that stopped. Every
-/// <see cref="RedisOptions.NodeTimeout"/>/3 the node writes its heartbeat key with a time to live of
-/// <see cref="RedisOptions.NodeTimeout"/>; every NodeTimeout/6 it looks for listed nodes whose heartbeat has expired
+/// <see cref="RedisOptions.NodeTimeout"/>/3 the node writes its heartbeat key with a time to live of 5/6 of
+/// <see cref="RedisOptions.NodeTimeout"/> (a live node may miss one beat); every NodeTimeout/6 it looks for listed nodes whose heartbeat has expired
 /// and, holding a lock key so that one node does it, removes their connections from the group roster (the
 /// <see cref="IGroupDepartureObserver"/>s announce the departures, through the hub context and so the backplane, to
-/// every node) and their per-user connection counts. A node that stops is out of presence between NodeTimeout and 7/6
-/// of it after its last heartbeat (between 2/3 and 7/6 of it after it stopped).
+/// every node) and their per-user connection counts. A node that stops is out of presence between 5/6 of NodeTimeout and
+/// NodeTimeout after its last heartbeat, so within NodeTimeout of stopping.
 /// </summary>
 /// <remarks>
 /// A node that was only cut off from Redis for longer than the timeout finds its heartbeat gone when it writes the next
@@ -102,7 +102,7 @@ internal sealed class NodeHeartbeat(
     {
         var database = await redis.GetDatabaseAsync(cancellationToken);
         var wasAlive = (long)await database.ScriptEvaluateAsync(
-            BeatScript, [keys.NodeHeartbeat(node.Id), keys.Nodes], [(long)options.Value.NodeTimeout.TotalMilliseconds, node.Id])
+            BeatScript, [keys.NodeHeartbeat(node.Id), keys.Nodes], [(long)(options.Value.NodeTimeout * 5 / 6).TotalMilliseconds, node.Id])
             .WaitAsync(cancellationToken) == 1;
         if (_beaten && !wasAlive)
         {
