@@ -161,7 +161,8 @@ public sealed partial class PackageConsumerTests
                 Assert.Equal("MIT", Child(metadata, "license")?.Value);
                 Assert.Equal("README.md", Child(metadata, "readme")?.Value);
                 Assert.False(string.IsNullOrWhiteSpace(Child(metadata, "description")?.Value));
-                Assert.StartsWith("https://", Child(metadata, "repository")?.Attribute("url")?.Value, StringComparison.Ordinal);
+                // Source Link records the commit the package was built from (and the URL too where the clone's remote is a known host).
+                Assert.Matches("^[0-9a-f]{40}\\z", Child(metadata, "repository")?.Attribute("commit")?.Value ?? string.Empty);
                 Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.snupkg")), $"{id} has no symbol package");
             }
         }
