@@ -33,7 +33,8 @@ internal sealed class HubConnectionLink : IHubLink
         // No automatic reconnect here: SecureHubClient must authenticate a new connection before anything else goes out.
         var builder = new HubConnectionBuilder();
         builder.Services.AddSingleton(loggerFactory);
-        builder.WithDirectWebSocket(options.HubUri, options.ConfigureWebSocket).AddJsonProtocol();
+        var connection = builder.WithDirectWebSocket(options.HubUri, options.ConfigureWebSocket);
+        _ = options.Protocol == SecureHubProtocol.MessagePack ? connection.AddMessagePackProtocol() : connection.AddJsonProtocol();
         return new HubConnectionLink(builder.Build(), callbacks);
     };
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using SignalRSecure.Client;
 
@@ -294,7 +295,10 @@ namespace Microsoft.AspNetCore.SignalR.Client
         {
             ArgumentNullException.ThrowIfNull(builder);
             var address = DirectWebSocketConnectionFactory.ToWebSocketUri(hubUrl);
-            builder.Services.AddSingleton<IConnectionFactory>(new DirectWebSocketConnectionFactory(configureWebSocket));
+            // Binary WebSocket messages for a binary protocol (MessagePack): resolved when the connection is built,
+            // after the protocol was added.
+            builder.Services.AddSingleton<IConnectionFactory>(services =>
+                new DirectWebSocketConnectionFactory(configureWebSocket, services.GetRequiredService<IHubProtocol>().TransferFormat));
             builder.Services.AddSingleton<EndPoint>(new UriEndPoint(address));
             return builder;
         }

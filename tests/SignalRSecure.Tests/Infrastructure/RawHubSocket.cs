@@ -118,6 +118,19 @@ public sealed class RawHubSocket : IAsyncDisposable
     public Task SendRawAsync(byte[] bytes, WebSocketMessageType type = WebSocketMessageType.Text, bool endOfMessage = true) =>
         _socket.SendAsync(bytes, type, endOfMessage, CancellationToken.None).WaitAsync(Timeout);
 
+    /// <summary>An invocation frame in this socket's protocol, its separator or length prefix included.</summary>
+    public byte[] EncodeInvocation(string? invocationId, string target, params object?[] arguments) =>
+        IsMessagePack
+            ? MessagePackFrame.Invocation(invocationId, target, arguments)
+            : Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { type = 1, invocationId, target, arguments }) + RecordSeparator);
+
+    /// <summary>A ping frame in this socket's protocol.</summary>
+    public byte[] EncodePing() => IsMessagePack ? MessagePackFrame.Frame(MessagePackFrame.Message(6)) : Encoding.UTF8.GetBytes("{\"type\":6}" + RecordSeparator);
+
+    /// <summary>Sends frames of this socket's protocol (<see cref="EncodeInvocation"/>, <see cref="EncodePing"/>) as one WebSocket message.</summary>
+    public Task SendEncodedAsync(params byte[][] frames) =>
+        SendRawAsync([.. frames.SelectMany(frame => frame)], IsMessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text);
+
     /// <summary>Sends MessagePack bytes (whole frames, their length prefixes included) as one binary message.</summary>
     public Task SendBinaryAsync(byte[] bytes) => SendRawAsync(bytes, WebSocketMessageType.Binary);
 
