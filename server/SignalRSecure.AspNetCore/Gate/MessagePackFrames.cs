@@ -13,11 +13,12 @@ namespace SignalRSecure.AspNetCore.Gate;
 /// <remarks>
 /// A parser in front of SignalR's: a frame passes only in the exact shapes the official clients write, which SignalR
 /// reads exactly as the gate did. A ping is <c>[6]</c>; a close is <c>[7, error]</c> or <c>[7, error, allowReconnect]</c>
-/// with a string or nil error; the Authenticate invocation is <c>[1, headers, invocationId, "Authenticate", [ticket], []]</c>
-/// with distinct non-empty string headers, a non-empty string invocation id (Authenticate answers), one string
-/// argument and no streams. Strings must be valid UTF-8 (SignalR would decode invalid bytes into replacement
-/// characters). Elements SignalR ignores (more array items than a kind has, bytes after the array inside the frame)
-/// and length prefixes it reads but no client writes (overlong varints) are refused.
+/// with a string or nil error; the Authenticate invocation is
+/// <c>[1, headers, invocationId, "Authenticate", [ticket], []]</c>, or the same without its last item (as the JavaScript
+/// client writes it), with distinct non-empty string headers, a non-empty string invocation id (Authenticate
+/// answers), one string argument and no streams. Strings must be valid UTF-8 (SignalR would decode invalid bytes into
+/// replacement characters). Elements SignalR ignores (more array items than a kind has, bytes after the array inside
+/// the frame) and length prefixes it reads but no client writes (overlong varints) are refused.
 /// </remarks>
 internal static class MessagePackFrames
 {
@@ -164,7 +165,8 @@ internal static class MessagePackFrames
             return PreAuthenticationFrame.Malformed;
         }
 
-        return count == 6 && !defective && hasInvocationId && strings == 1 && others == 0
+        // Five items is the same call without the stream ids: the JavaScript client writes it so, and SignalR reads it so.
+        return count >= 5 && !defective && hasInvocationId && strings == 1 && others == 0
             ? PreAuthenticationFrame.Authenticate
             : PreAuthenticationFrame.MalformedAuthenticate;
     }
