@@ -143,6 +143,7 @@ public sealed class ProtocolFuzzTests(ITestOutputHelper output)
     [
         ticket => Message(1, new Map(), "1", "Authenticate", new object?[] { ticket }, Array.Empty<object?>()),
         ticket => Message(1, new Map { { "h", "v" } }, "1", "Authenticate", new object?[] { ticket }, Array.Empty<object?>()),
+        ticket => Message(1, new Map(), "1", "Authenticate", new object?[] { ticket }),
         _ => Message(1, new Map(), "2", "Echo", new object?[] { "hello" }, Array.Empty<object?>()),
         _ => Message(1, new Map(), null, "Broadcast", new object?[] { "hello" }, Array.Empty<object?>()),
         _ => Message(1, new Map(), "3", "SendToGroup", new object?[] { "general", "hi" }, Array.Empty<object?>()),
