@@ -156,11 +156,27 @@ export interface SecureHubClientOptions {
   /** How long before the session ends to reauthenticate, in ms, at most a quarter of it. The default is 60,000. */
   reauthenticateBefore?: number;
   /**
+   * The hub protocol: `messagepack` only when the server enables it (`SignalRSecure:Hub:Protocols`). Results and
+   * events have the same shape with either. The default is `json`.
+   */
+  protocol?: HubProtocolName;
+  /**
    * Extra headers on the WebSocket request (Node only). Never put a ticket here. In Node the `User-Agent` is
    * `signalr-secure-client/<version>`, as on AuthSession's requests, since tickets are bound to it; one here replaces it.
    */
   headers?: Record<string, string>;
 }
+
+/** The hub protocols a SecureHubClient can speak; the server must enable the one chosen. */
+export declare const HubProtocols: Readonly<{
+  /** SignalR's JSON protocol, which every server enables by default. */
+  Json: 'json';
+  /** SignalR's binary MessagePack protocol. */
+  MessagePack: 'messagepack';
+}>;
+
+/** One of {@link HubProtocols}. */
+export type HubProtocolName = typeof HubProtocols[keyof typeof HubProtocols];
 
 /** The result of Authenticate. */
 export interface AuthenticateResult {

@@ -1,6 +1,7 @@
 // signalr-secure-client: the browser and Node client of the SignalRSecure chat hub.
 export { SecureHubClient, ConnectionStates, DefaultReauthenticateBefore, DefaultReconnectInitialDelay, DefaultReconnectMaxDelay } from './secure-hub-client.js';
 export { AuthSession } from './auth-session.js';
+export { HubProtocols } from './protocols.js';
 export { HubClosedError, HubInvocationError, AuthRequestError } from './errors.js';
 export {
   ChatHubMethods,

@@ -10,6 +10,7 @@ import {
 } from './contract.js';
 import { HubClosedError, HubInvocationError } from './errors.js';
 import { createLog, signalRLogger } from './logging.js';
+import { HubProtocols, createHubProtocol } from './protocols.js';
 import { userAgentHeaders } from './user-agent.js';
 
 /**
@@ -73,6 +74,9 @@ const maximumTimerDelay = 2_147_483_647;
  *   The default is true.
  * @property {number} [reauthenticateBefore] How long before the session ends to reauthenticate, in ms, at most a
  *   quarter of the session. The default is 60,000.
+ * @property {import('./protocols.js').HubProtocolName} [protocol] The hub protocol: `messagepack` only when the server
+ *   enables it (`SignalRSecure:Hub:Protocols`). Results and events have the same shape with either. The default is
+ *   `json`.
  * @property {Record<string, string>} [headers] Extra headers on the WebSocket request (Node only; browsers
  *   cannot set them). Never put a ticket here. In Node the `User-Agent` is `signalr-secure-client/<version>`, as on
  *   {@link AuthSession}'s requests, since tickets are bound to it; a `User-Agent` here replaces it.
@@ -148,6 +152,7 @@ export class SecureHubClient {
   #reauthenticate;
   #reauthenticateBefore;
   #headers;
+  #protocol;
   /** @type {Map<keyof SecureHubEvents, Set<Function>>} */
   #listeners = new Map();
   /** @type {ConnectionState} */
@@ -181,6 +186,7 @@ export class SecureHubClient {
       reauthenticate = true,
       reauthenticateBefore = DefaultReauthenticateBefore,
       headers,
+      protocol = HubProtocols.Json,
     } = options ?? {};
     if (typeof url !== 'string' || url.length === 0) {
       throw new TypeError('SecureHubClient needs the hub url.');
@@ -190,8 +196,11 @@ export class SecureHubClient {
       throw new TypeError('SecureHubClient needs getTicket, a function returning a fresh ticket.');
     }
 
+    // Refused here rather than at the first connection: a wrong name is a programming error.
+    createHubProtocol(protocol);
     this.#url = url;
     this.#getTicket = getTicket;
+    this.#protocol = protocol;
     this.#log = createLog(logger, logLevel);
     this.#reconnect = reconnect === false ? null : {
       maxAttempts: reconnect.maxAttempts ?? Infinity,
@@ -482,6 +491,7 @@ export class SecureHubClient {
         // In Node the WebSocket carries the User-Agent AuthSession's ticket requests send; headers given may replace it.
         headers: { ...userAgentHeaders(), ...this.#headers },
       })
+      .withHubProtocol(createHubProtocol(this.#protocol))
       .configureLogging(signalRLogger(this.#log))
       .build();
     connection.onclose((error) => this.#closeErrors.set(connection, error));

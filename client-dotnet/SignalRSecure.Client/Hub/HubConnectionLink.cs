@@ -54,7 +54,8 @@ internal sealed class HubConnectionLink : IHubLink
         // No automatic reconnect here: SecureHubClient must authenticate a new connection before anything else goes out.
         var builder = new HubConnectionBuilder();
         builder.Services.AddSingleton(loggerFactory);
-        builder.WithUrl(options.HubUri, HttpTransportType.WebSockets, connection => ConfigureConnection(connection, options)).AddJsonProtocol();
+        var connection = builder.WithUrl(options.HubUri, HttpTransportType.WebSockets, connection => ConfigureConnection(connection, options));
+        _ = options.Protocol == SecureHubProtocol.MessagePack ? connection.AddMessagePackProtocol() : connection.AddJsonProtocol();
         return new HubConnectionLink(builder.Build(), callbacks);
     };
 

@@ -48,6 +48,12 @@ public sealed class SecureHubClientOptions
     /// </summary>
     public IRetryPolicy? ReconnectPolicy { get; init; }
 
+    /// <summary>
+    /// The hub protocol: <see cref="SecureHubProtocol.MessagePack"/> only when the server enables it
+    /// (<c>SignalRSecure:Hub:Protocols</c>), or the handshake fails. The default is <see cref="SecureHubProtocol.Json"/>.
+    /// </summary>
+    public SecureHubProtocol Protocol { get; init; } = SecureHubProtocol.Json;
+
     /// <summary>The hub's WebSocket address on <see cref="ServerUrl"/>.</summary>
     internal Uri HubUri
     {

@@ -4,6 +4,7 @@ import * as client from '../../src/secure-hub-client.js';
 import * as session from '../../src/auth-session.js';
 import * as errors from '../../src/errors.js';
 import * as contract from '../../src/contract.js';
+import * as protocols from '../../src/protocols.js';
 
 const implementations: { [K in keyof typeof declared]: unknown } = {
   SecureHubClient: client.SecureHubClient satisfies typeof declared.SecureHubClient,
@@ -12,6 +13,7 @@ const implementations: { [K in keyof typeof declared]: unknown } = {
   DefaultReconnectInitialDelay: client.DefaultReconnectInitialDelay,
   DefaultReconnectMaxDelay: client.DefaultReconnectMaxDelay,
   AuthSession: session.AuthSession satisfies typeof declared.AuthSession,
+  HubProtocols: protocols.HubProtocols satisfies typeof declared.HubProtocols,
   HubClosedError: errors.HubClosedError satisfies typeof declared.HubClosedError,
   HubInvocationError: errors.HubInvocationError,
   AuthRequestError: errors.AuthRequestError satisfies typeof declared.AuthRequestError,

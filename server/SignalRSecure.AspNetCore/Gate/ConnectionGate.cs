@@ -156,6 +156,9 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
 
     public DateTimeOffset SessionExpiresAt { get; private set; }
 
+    /// <summary>The hub protocol the handshake chose; <see cref="GateProtocol.Json"/> until the handshake is done.</summary>
+    public GateProtocol Protocol { get; private set; }
+
     /// <summary>The reason the gate closed the connection, or null when the client left.</summary>
     public string? CloseReason => _closeReason;
 
@@ -203,14 +206,22 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public static ConnectionGate? From(HubCallerContext context) => context.Features.Get<ConnectionGate>();
 
     /// <summary>
-    /// Called once the SignalR handshake is done: a user id derived from the transport is dropped, and
-    /// <paramref name="observer"/> hears when the connection authenticates.
+    /// Called once the SignalR handshake is done: a user id derived from the transport is dropped, the protocol the
+    /// handshake chose is noted, and <paramref name="observer"/> hears when the connection authenticates.
     /// </summary>
     public void Attach(HubConnectionContext hub, IGateObserver? observer = null)
     {
         lock (_lock)
         {
             _hub = hub;
+
+            // By type, not by name: another protocol registered under a known name would be read differently.
+            Protocol = hub.Protocol switch
+            {
+                JsonHubProtocol => GateProtocol.Json,
+                MessagePackHubProtocol => GateProtocol.MessagePack,
+                _ => GateProtocol.Unreadable,
+            };
             _observer = observer;
             hub.UserIdentifier = null;
             if (_state == GateState.Handshaking)

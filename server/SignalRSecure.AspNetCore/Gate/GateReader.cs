@@ -17,6 +17,9 @@ namespace SignalRSecure.AspNetCore.Gate;
 /// <c>message too large</c> before SignalR reads it.
 /// </summary>
 /// <remarks>
+/// Frames are read in the protocol the handshake chose (<see cref="ConnectionGate.Protocol"/>): JSON frames ended by
+/// <c>0x1e</c> (<see cref="PreAuthenticationFrames"/>), or MessagePack frames after their varint length
+/// (<see cref="MessagePackFrames"/>), with the same budget, the same classification and the same close reasons.
 /// This sits below SignalR because hub filters never see unknown method names, stream items, completions or pings, and
 /// because nothing after the Authenticate frame may be dispatched before the gate knows who the connection is.
 /// </remarks>
@@ -25,6 +28,7 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
     private const byte RecordSeparator = 0x1e;
 
     private MessageMeter _meter;
+    private bool _meterReady;
     private int _messagesBeforeAuthentication;
 
     // Set once the reader has handed SignalR its final, synthetic result; later AdvanceTo calls refer to it.
@@ -80,6 +84,13 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
             return new(result);
         }
 
+        if (!_meterReady)
+        {
+            // The protocol is known since the handshake; the meter starts at the first authenticated read.
+            _meter = new MessageMeter(lengthPrefixed: gate.Protocol == GateProtocol.MessagePack);
+            _meterReady = true;
+        }
+
         var messages = _meter.Measure(result.Buffer, options.MaximumReceiveMessageSize, out var oversized);
         var violation = oversized ? CloseReasons.MessageTooLarge
             : messages > 0 && !gate.TryTakeMessages(messages) ? CloseReasons.RateLimited
@@ -122,7 +133,13 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
                 return result;
             }
 
-            var verdict = gate.State == GateState.Handshaking ? InspectHandshake(result.Buffer) : InspectMessages(result.Buffer);
+            var verdict = gate.State == GateState.Handshaking ? InspectHandshake(result.Buffer)
+                : gate.Protocol switch
+                {
+                    GateProtocol.Json => InspectMessages(result.Buffer),
+                    GateProtocol.MessagePack => InspectMessagePackMessages(result.Buffer),
+                    _ => Verdict.Refuse("a protocol the gate cannot read", CloseReasons.AuthenticationRequired),
+                };
             if (verdict.Violation is { } violation)
             {
                 inner.AdvanceTo(result.Buffer.End);
@@ -198,6 +215,59 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
         return reader.Remaining > options.PreAuthenticationMaximumMessageSize
             ? Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed)
             : Verdict.PassAll;
+    }
+
+    private Verdict InspectMessagePackMessages(ReadOnlySequence<byte> buffer)
+    {
+        var rest = buffer;
+        while (!rest.IsEmpty)
+        {
+            switch (MessagePackFrames.ReadLengthPrefix(rest, out var prefixLength, out var length))
+            {
+                case OperationStatus.NeedMoreData:
+                    // At most four bytes of a prefix: SignalR waits for the rest, and so does the gate.
+                    return Verdict.PassAll;
+                case OperationStatus.InvalidData:
+                    return Verdict.Refuse("a malformed length prefix", CloseReasons.AuthenticationRequired);
+            }
+
+            // The prefix announces the size, so an oversized frame is refused before its bytes arrive.
+            if (length > options.PreAuthenticationMaximumMessageSize)
+            {
+                return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed);
+            }
+
+            if (rest.Length - prefixLength < length)
+            {
+                return Verdict.PassAll;
+            }
+
+            var frame = rest.Slice(prefixLength, length);
+            rest = rest.Slice(frame.End);
+
+            // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
+            if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+            {
+                return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
+            }
+
+            switch (MessagePackFrames.Classify(frame))
+            {
+                case PreAuthenticationFrame.Ping or PreAuthenticationFrame.Close:
+                    continue;
+                case PreAuthenticationFrame.Authenticate when gate.TryBeginAuthentication():
+                    // SignalR gets frames up to this one; what follows waits until the gate knows who this is.
+                    return Verdict.PassUntil(frame.End);
+                case PreAuthenticationFrame.Authenticate:
+                    return Verdict.Refuse("a second Authenticate", CloseReasons.AuthenticationRequired);
+                case PreAuthenticationFrame.MalformedAuthenticate:
+                    return Verdict.Refuse("a malformed Authenticate", CloseReasons.AuthenticationFailed);
+                case var other:
+                    return Verdict.Refuse($"a message of kind {other}", CloseReasons.AuthenticationRequired);
+            }
+        }
+
+        return Verdict.PassAll;
     }
 
     private readonly record struct Verdict(SequencePosition? PassUpTo, string? Violation, string CloseReason)

@@ -52,6 +52,15 @@ public sealed class SecureHubOptions
     /// <summary>The default of <see cref="UserInvocationBurst"/>.</summary>
     public const int DefaultUserInvocationBurst = 120;
 
+    /// <summary>The name of SignalR's JSON hub protocol in <see cref="Protocols"/>.</summary>
+    public const string JsonProtocol = "json";
+
+    /// <summary>The name of SignalR's MessagePack hub protocol in <see cref="Protocols"/>.</summary>
+    public const string MessagePackProtocol = "messagepack";
+
+    /// <summary>The default of <see cref="Protocols"/>: JSON only.</summary>
+    public const string DefaultProtocols = JsonProtocol;
+
     /// <summary>
     /// How long after connecting a connection has to authenticate; it is then closed with <c>authentication timeout</c>.
     /// Keep-alive pings do not extend it. The default is 10 seconds.
@@ -133,6 +142,49 @@ public sealed class SecureHubOptions
     /// their per-IP limits close the connection instead. The default is WebSockets only.
     /// </summary>
     public HttpTransportType Transports { get; set; } = HttpTransportType.WebSockets;
+
+    /// <summary>
+    /// The hub protocols clients may speak, separated by commas: <c>json</c>, <c>messagepack</c> or both
+    /// (<c>json,messagepack</c>). A handshake naming another protocol is refused; the gate reads MessagePack frames
+    /// before authentication as strictly as JSON ones. The default is <c>json</c>.
+    /// </summary>
+    public string Protocols { get; set; } = DefaultProtocols;
+
+    /// <summary>The protocol names of <see cref="Protocols"/>, each once; empty when it names an unknown one.</summary>
+    internal IReadOnlyList<string> ProtocolNames => ParseProtocols(Protocols) ?? [];
+
+    /// <summary>
+    /// Reads a comma-separated list of protocol names (spaces around names allowed, case ignored), each once, as
+    /// SignalR names them; null when it is empty or names another protocol.
+    /// </summary>
+    internal static string[]? ParseProtocols(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        var names = new List<string>(2);
+        foreach (var part in value.Split(','))
+        {
+            // Only spaces: a name followed by a line break is a mistake worth a start-up error, not a silent fix.
+            var name = part.Trim(' ');
+            var known = string.Equals(name, JsonProtocol, StringComparison.OrdinalIgnoreCase) ? JsonProtocol
+                : string.Equals(name, MessagePackProtocol, StringComparison.OrdinalIgnoreCase) ? MessagePackProtocol
+                : null;
+            if (known is null)
+            {
+                return null;
+            }
+
+            if (!names.Contains(known))
+            {
+                names.Add(known);
+            }
+        }
+
+        return [.. names];
+    }
 }
 
 internal sealed class SecureHubOptionsValidator : IValidateOptions<SecureHubOptions>
@@ -164,5 +216,7 @@ internal sealed class SecureHubOptionsValidator : IValidateOptions<SecureHubOpti
             .Require(options.UserInvocationBurst >= options.InvocationBurst,
                 nameof(options.UserInvocationBurst), $"must be at least {nameof(options.InvocationBurst)}")
             .Require(options.Transports != HttpTransportType.None, nameof(options.Transports), "must name at least one transport")
+            .Require(SecureHubOptions.ParseProtocols(options.Protocols) is not null, nameof(options.Protocols),
+                $"must list {SecureHubOptions.JsonProtocol}, {SecureHubOptions.MessagePackProtocol} or both, separated by commas")
             .Result();
 }

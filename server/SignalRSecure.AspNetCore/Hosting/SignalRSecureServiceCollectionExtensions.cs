@@ -133,7 +133,9 @@ public static class SignalRSecureServiceCollectionExtensions
     /// The gate wraps the lifetime manager the app registers for every hub (the open generic
     /// <c>HubLifetimeManager&lt;&gt;</c>: SignalR's default, or a scale-out one such as Redis's
     /// <c>AddStackExchangeRedis()</c>), whether it is registered before or after this call: the last such registration
-    /// is the one wrapped, when the manager is first resolved.
+    /// is the one wrapped, when the manager is first resolved. It registers SignalR's MessagePack protocol, which
+    /// <see cref="SecureHubOptions.Protocols"/> enables for this hub; other hubs of the app accept it too unless their
+    /// own <c>SupportedProtocols</c> leave it out.
     /// </remarks>
     /// <typeparam name="THub">A hub deriving from <see cref="SecureHub{TClient}"/>.</typeparam>
     /// <param name="services">The service collection.</param>
@@ -150,8 +152,11 @@ public static class SignalRSecureServiceCollectionExtensions
         }
 
         services.AddSignalRSecure();
+
+        // MessagePack is registered whatever the configuration says, since it is read only later: the hub's
+        // SupportedProtocols (SecureHubOptionsSetup) decide which protocols its handshake accepts.
         // AddHubOptions marks the hub's options as set; without it SignalR ignores HubOptions<THub> and uses the global ones.
-        var signalR = services.AddSignalR().AddHubOptions<THub>(_ => { });
+        var signalR = services.AddSignalR().AddMessagePackProtocol().AddHubOptions<THub>(_ => { });
         if (!services.Any(descriptor => descriptor.ServiceType == typeof(HubLifetimeManager<THub>)
                 && descriptor.ImplementationFactory?.Target is GatedLifetimeManagerFactory))
         {
@@ -237,6 +242,9 @@ public static class SignalRSecureServiceCollectionExtensions
             var value = options.Value;
             hub.MaximumReceiveMessageSize = value.MaximumReceiveMessageSize;
             hub.HandshakeTimeout = value.HandshakeTimeout;
+
+            // SignalR answers a handshake naming any other protocol with its own handshake error.
+            hub.SupportedProtocols = [.. value.ProtocolNames];
 
             // The gate relies on one invocation at a time: nothing runs beside Authenticate, and a close requested
             // by an invocation is sent after its reply.

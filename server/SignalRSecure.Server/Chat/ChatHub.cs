@@ -120,7 +120,10 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
     {
         ValidateGroup(group);
         await RequireMembershipAsync(group);
-        return await RosterAsync(token => roster.MembersAsync(group, token));
+
+        // An array whatever the roster returns: MessagePack writes a result by its runtime type, and fails on list
+        // types it cannot rebuild (such as those the compiler makes for collection expressions).
+        return (await RosterAsync(token => roster.MembersAsync(group, token))).ToArray();
     }
 
     /// <inheritdoc />

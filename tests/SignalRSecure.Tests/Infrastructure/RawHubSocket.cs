@@ -7,27 +7,43 @@ namespace SignalRSecure.Tests.Infrastructure;
 
 /// <summary>
 /// A hand-written SignalR JSON protocol client over a bare <see cref="ClientWebSocket"/> that skips negotiate, for
-/// the adversarial tests: it sends exactly the bytes a test asks for.
+/// the adversarial tests: it sends exactly the bytes a test asks for. With the MessagePack protocol
+/// (<see cref="MessagePackFrame.ProtocolName"/>) it sends binary frames and reads the server's messages in the shape
+/// the JSON protocol gives them (<see cref="MessagePackFrame.ReadMessages"/>), so that a test checks both the same way.
 /// </summary>
 public sealed class RawHubSocket : IAsyncDisposable
 {
     public const char RecordSeparator = '\u001e';
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
+    public const string JsonProtocol = "json";
+
     private readonly ClientWebSocket _socket;
     private readonly Queue<JsonElement> _pending = new();
     private int _nextInvocationId;
 
-    private RawHubSocket(ClientWebSocket socket) => _socket = socket;
+    // The handshake answer is JSON text whatever the protocol, though it arrives in a binary message for MessagePack.
+    private bool _handshakeAnswered;
+
+    private RawHubSocket(ClientWebSocket socket, string protocol)
+    {
+        _socket = socket;
+        Protocol = protocol;
+    }
 
     public WebSocketState State => _socket.State;
+
+    /// <summary>The hub protocol the handshake names: <see cref="JsonProtocol"/> or <see cref="MessagePackFrame.ProtocolName"/>.</summary>
+    public string Protocol { get; }
+
+    private bool IsMessagePack => Protocol == MessagePackFrame.ProtocolName;
 
     /// <summary>The server's invocations of client callbacks that <see cref="CallAsync"/> read past while waiting for its answer.</summary>
     public List<JsonElement> PassedOver { get; } = [];
 
     /// <summary>Opens the WebSocket; throws <see cref="WebSocketException"/> when the server refuses the upgrade.</summary>
     public static async Task<RawHubSocket> ConnectAsync(
-        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null)
+        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null, string protocol = JsonProtocol)
     {
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
@@ -51,7 +67,7 @@ public sealed class RawHubSocket : IAsyncDisposable
             throw;
         }
 
-        return new RawHubSocket(socket);
+        return new RawHubSocket(socket, protocol);
     }
 
     /// <summary>Attempts the upgrade and returns the HTTP status the server answered with (101 on success).</summary>
@@ -76,18 +92,19 @@ public sealed class RawHubSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Connects and completes the JSON protocol handshake.</summary>
+    /// <summary>Connects and completes the handshake of <paramref name="protocol"/> (JSON by default).</summary>
     public static async Task<RawHubSocket> ConnectWithHandshakeAsync(
-        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null)
+        Uri uri, string? origin = null, IPAddress? from = null, SocketControl? control = null, string? userAgent = null, string protocol = JsonProtocol)
     {
-        var socket = await ConnectAsync(uri, origin, from, control, userAgent);
+        var socket = await ConnectAsync(uri, origin, from, control, userAgent, protocol);
         await socket.HandshakeAsync();
         return socket;
     }
 
     public async Task HandshakeAsync()
     {
-        await SendFrameAsync("""{"protocol":"json","version":1}""");
+        // The handshake is JSON text whatever protocol it names.
+        await SendFrameAsync($$"""{"protocol":"{{Protocol}}","version":1}""");
         var response = await ReceiveAsync();
         if (response.TryGetProperty("error", out var error))
         {
@@ -101,11 +118,38 @@ public sealed class RawHubSocket : IAsyncDisposable
     public Task SendRawAsync(byte[] bytes, WebSocketMessageType type = WebSocketMessageType.Text, bool endOfMessage = true) =>
         _socket.SendAsync(bytes, type, endOfMessage, CancellationToken.None).WaitAsync(Timeout);
 
+    /// <summary>An invocation frame in this socket's protocol, its separator or length prefix included.</summary>
+    public byte[] EncodeInvocation(string? invocationId, string target, params object?[] arguments) =>
+        IsMessagePack
+            ? MessagePackFrame.Invocation(invocationId, target, arguments)
+            : Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { type = 1, invocationId, target, arguments }) + RecordSeparator);
+
+    /// <summary>A ping frame in this socket's protocol.</summary>
+    public byte[] EncodePing() => IsMessagePack ? MessagePackFrame.Frame(MessagePackFrame.Message(6)) : Encoding.UTF8.GetBytes("{\"type\":6}" + RecordSeparator);
+
+    /// <summary>Sends frames of this socket's protocol (<see cref="EncodeInvocation"/>, <see cref="EncodePing"/>) as one WebSocket message.</summary>
+    public Task SendEncodedAsync(params byte[][] frames) =>
+        SendRawAsync([.. frames.SelectMany(frame => frame)], IsMessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text);
+
+    /// <summary>Sends MessagePack bytes (whole frames, their length prefixes included) as one binary message.</summary>
+    public Task SendBinaryAsync(byte[] bytes) => SendRawAsync(bytes, WebSocketMessageType.Binary);
+
+    /// <summary>Sends one MessagePack frame: <paramref name="payload"/> after its length prefix.</summary>
+    public Task SendMessagePackAsync(byte[] payload) => SendBinaryAsync(MessagePackFrame.Frame(payload));
+
     /// <summary>Sends an invocation and returns its id.</summary>
     public async Task<string> InvokeAsync(string target, params object?[] arguments)
     {
         var id = (++_nextInvocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await SendFrameAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target, arguments }));
+        if (IsMessagePack)
+        {
+            await SendBinaryAsync(MessagePackFrame.Invocation(id, target, arguments));
+        }
+        else
+        {
+            await SendFrameAsync(JsonSerializer.Serialize(new { type = 1, invocationId = id, target, arguments }));
+        }
+
         return id;
     }
 
@@ -253,9 +297,28 @@ public sealed class RawHubSocket : IAsyncDisposable
                 continue;
             }
 
-            foreach (var frame in Encoding.UTF8.GetString(message.ToArray()).Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+            if (result.MessageType == WebSocketMessageType.Binary)
             {
-                _pending.Enqueue(JsonDocument.Parse(frame).RootElement.Clone());
+                var bytes = message.ToArray();
+                if (!_handshakeAnswered && Array.IndexOf(bytes, (byte)RecordSeparator) is var end and >= 0)
+                {
+                    _handshakeAnswered = true;
+                    _pending.Enqueue(JsonDocument.Parse(bytes.AsMemory(0, end)).RootElement.Clone());
+                    bytes = bytes[(end + 1)..];
+                }
+
+                foreach (var frame in MessagePackFrame.ReadMessages(bytes))
+                {
+                    _pending.Enqueue(frame);
+                }
+            }
+            else
+            {
+                _handshakeAnswered = true;
+                foreach (var frame in Encoding.UTF8.GetString(message.ToArray()).Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+                {
+                    _pending.Enqueue(JsonDocument.Parse(frame).RootElement.Clone());
+                }
             }
 
             if (_pending.Count > 0)

@@ -1,0 +1,160 @@
+using System.Buffers;
+using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.Tests.Infrastructure;
+using static SignalRSecure.Tests.Infrastructure.MessagePackFrame;
+
+namespace SignalRSecure.Tests.Unit;
+
+public sealed class MessagePackFramesTests
+{
+    private static readonly object?[] NoStreams = [];
+
+    public static TheoryData<string, byte[], string> Frames => new()
+    {
+        { "ping", Message(6), nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as uint8", [0x91, 0xcc, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as int64", [0x91, 0xd3, 0, 0, 0, 0, 0, 0, 0, 6], nameof(PreAuthenticationFrame.Ping) },
+        { "ping with an extra item", Message(6, 1), nameof(PreAuthenticationFrame.Malformed) },
+        { "ping, then a byte inside the frame", [.. Message(6), 0xc0], nameof(PreAuthenticationFrame.Malformed) },
+        { "type as float", [0x91, 0xcb, 0x40, 0x18, 0, 0, 0, 0, 0, 0], nameof(PreAuthenticationFrame.Malformed) },
+        { "type as string", Message("6"), nameof(PreAuthenticationFrame.Malformed) },
+        { "type nil", Message([null]), nameof(PreAuthenticationFrame.Malformed) },
+        { "type over Int32", [0x91, 0xce, 0x80, 0, 0, 6], nameof(PreAuthenticationFrame.Malformed) },
+        { "empty array", Message(), nameof(PreAuthenticationFrame.Malformed) },
+        { "not an array", Pack(6), nameof(PreAuthenticationFrame.Malformed) },
+        { "a map", Pack(new Map { { "type", 6 } }), nameof(PreAuthenticationFrame.Malformed) },
+        { "no bytes", [], nameof(PreAuthenticationFrame.Malformed) },
+        { "never-used code", [0xc1], nameof(PreAuthenticationFrame.Malformed) },
+        { "close, nil error", Message(7, null), nameof(PreAuthenticationFrame.Close) },
+        { "close with error", Message(7, "bye"), nameof(PreAuthenticationFrame.Close) },
+        { "close with allowReconnect", Message(7, "bye", true), nameof(PreAuthenticationFrame.Close) },
+        { "close without error", Message(7), nameof(PreAuthenticationFrame.Malformed) },
+        { "close, numeric error", Message(7, 5), nameof(PreAuthenticationFrame.Malformed) },
+        { "close, string allowReconnect", Message(7, "bye", "x"), nameof(PreAuthenticationFrame.Malformed) },
+        { "close with a fourth item", Message(7, "bye", true, 1), nameof(PreAuthenticationFrame.Malformed) },
+        { "close, invalid UTF-8", Message(7, new Raw(0xa2, 0xc3, 0x28)), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, str8 ticket", Message(1, new Map(), "1", "Authenticate", new object?[] { new Raw(0xd9, 3, 0x61, 0x62, 0x63) }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, string headers", Message(1, new Map { { "a", "b" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, header twice", Message(1, new Map { { "a", "b" }, { "a", "c" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, numeric header", Message(1, new Map { { "a", 1 } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, empty header value", Message(1, new Map { { "a", "" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, empty header key", Message(1, new Map { { "", "b" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, nil header key", Message(1, new Map { { null, "b" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, two headers", Message(1, new Map { { "a", "b" }, { "c", "d" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, headers an array", Message(1, NoStreams, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, nil invocation id", Message(1, new Map(), null, "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, empty invocation id", Message(1, new Map(), "", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, numeric invocation id", Message(1, new Map(), 5, "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, no arguments", Message(1, new Map(), "1", "Authenticate", NoStreams, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, two arguments", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", "def" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, numeric argument", Message(1, new Map(), "1", "Authenticate", new object?[] { 42 }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, nil argument", Message(1, new Map(), "1", "Authenticate", new object?[] { null }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, map argument", Message(1, new Map(), "1", "Authenticate", new object?[] { new Map { { "user", "admin" } } }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, binary argument", Message(1, new Map(), "1", "Authenticate", new object?[] { new byte[] { 0x61 } }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, invalid UTF-8 ticket", Message(1, new Map(), "1", "Authenticate", new object?[] { new Raw(0xa2, 0xc3, 0x28) }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, arguments a string", Message(1, new Map(), "1", "Authenticate", "abc", NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, a stream", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new object?[] { "1" }), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, streams a string", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, "abc"), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, five items (no stream ids, as the JavaScript client writes it)", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, five items, a second argument", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", "def" }), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, seven items", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams, "x"), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, four items", Message(1, new Map(), "1", "Authenticate"), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, then a byte inside the frame", [.. Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams), 0x90], nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, truncated", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams)[..^2], nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, header announcing more items", [.. ArrayHeader(7).Bytes, .. Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams)[1..]], nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, argument nested deep", Message(1, new Map(), "1", "Authenticate", new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, argument nested within the limit", Message(1, new Map(), "1", "Authenticate", new object?[] { new object?[] { new object?[] { 1 } } }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "lower-case authenticate", Message(1, new Map(), "1", "authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Invocation) },
+        { "echo", Message(1, new Map(), "1", "Echo", new object?[] { "hi" }, NoStreams), nameof(PreAuthenticationFrame.Invocation) },
+        { "numeric target", Message(1, new Map(), "1", 42, new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "nil target", Message(1, new Map(), "1", null, new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "invocation without target", Message(1, new Map(), "1"), nameof(PreAuthenticationFrame.Malformed) },
+        { "stream item", Message(2, new Map(), "1", "x"), nameof(PreAuthenticationFrame.StreamItem) },
+        { "completion", Message(3, new Map(), "1", 3, "x"), nameof(PreAuthenticationFrame.Completion) },
+        { "stream invocation of Authenticate", Message(4, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.StreamInvocation) },
+        { "cancel", Message(5, new Map(), "1"), nameof(PreAuthenticationFrame.CancelInvocation) },
+        { "ack", Message(8, 1), nameof(PreAuthenticationFrame.Other) },
+        { "sequence", Message(9, 1), nameof(PreAuthenticationFrame.Other) },
+        { "unknown type", Message(99), nameof(PreAuthenticationFrame.Other) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Frames))]
+    public void Classify_Frame_IsReadAsSignalRReadsIt(string name, byte[] payload, string expected)
+    {
+        var kind = MessagePackFrames.Classify(new ReadOnlySequence<byte>(payload));
+
+        Assert.True(expected == kind.ToString(), $"{name}: {kind}");
+    }
+
+    [Fact]
+    public void Classify_FrameSplitAcrossSegments_ReadsLikeOneSegment()
+    {
+        var payload = Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams);
+
+        var kind = MessagePackFrames.Classify(Segments(payload[..5], payload[5..9], payload[9..]));
+
+        Assert.Equal(PreAuthenticationFrame.Authenticate, kind);
+    }
+
+    public static TheoryData<byte[], OperationStatus, int, int> Prefixes => new()
+    {
+        { [0x00], OperationStatus.Done, 1, 0 },
+        { [0x7f, 0xff], OperationStatus.Done, 1, 127 },
+        { [0x80, 0x01], OperationStatus.Done, 2, 128 },
+        { [0xff, 0xff, 0xff, 0xff, 0x07], OperationStatus.Done, 5, int.MaxValue },
+        { [], OperationStatus.NeedMoreData, 0, 0 },
+        { [0x80], OperationStatus.NeedMoreData, 0, 0 },
+        { [0xff, 0xff, 0xff, 0xff], OperationStatus.NeedMoreData, 0, 0 },
+        { [0xff, 0xff, 0xff, 0xff, 0x08], OperationStatus.InvalidData, 0, 0 },
+        { [0xff, 0xff, 0xff, 0xff, 0x80], OperationStatus.InvalidData, 0, 0 },
+        { [0x80, 0x00], OperationStatus.InvalidData, 0, 0 },
+        { [0x81, 0x80, 0x00], OperationStatus.InvalidData, 0, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Prefixes))]
+    public void ReadLengthPrefix_Bytes_ReadAsSignalRsParserOrRefused(byte[] bytes, OperationStatus status, int prefixLength, int payloadLength)
+    {
+        var read = MessagePackFrames.ReadLengthPrefix(new ReadOnlySequence<byte>(bytes), out var prefix, out var payload);
+
+        Assert.Equal((status, prefixLength, payloadLength), (read, prefix, payload));
+    }
+
+    [Fact]
+    public void ReadLengthPrefix_SplitAcrossSegments_ReadsTheWholePrefix()
+    {
+        var read = MessagePackFrames.ReadLengthPrefix(Segments([0x80], [0x01, 0x00]), out var prefix, out var payload);
+
+        Assert.Equal((OperationStatus.Done, 2, 128), (read, prefix, payload));
+    }
+
+    internal static ReadOnlySequence<byte> Segments(params byte[][] parts)
+    {
+        var first = new Segment(parts[0], 0);
+        var last = first;
+        foreach (var part in parts.Skip(1))
+        {
+            last = last.Append(part);
+        }
+
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(byte[] bytes, long runningIndex)
+        {
+            Memory = bytes;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(byte[] bytes)
+        {
+            var next = new Segment(bytes, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
