@@ -507,7 +507,8 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
             current.Append(line).Append('\n');
         }
 
-        blocks.Add(current.ToString().TrimEnd('\n') + "\n");
+        // Split leaves one line more than there were line ends: the last one gets none back.
+        blocks.Add(current.ToString(0, current.Length - 1));
         foreach (var section in sections.Where(s => s.Length > 0))
         {
             var prefix = section[..section.IndexOf(". ", StringComparison.Ordinal)];
