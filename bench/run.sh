@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole benchmark comparison (A plain hub, B stock auth, C raw WebSockets, G this server, N Node ws) and
-# writes bench/results/latest.md and its plots; `--quick` runs every scenario once, small, into bench/results/quick/.
-# Extra arguments go to the driver (e.g. `--only G,A`). Servers run on core 0, the load generator on core 1.
+# Runs the whole benchmark comparison (A plain hub, B stock auth, C raw WebSockets, G this server, N Node ws; G as two
+# nodes on Redis; MessagePack) and writes bench/results/latest.md and its plots; `--quick` runs every scenario once,
+# small, into bench/results/quick/. Extra arguments go to the driver (e.g. `--only G,A`, `--scenarios cluster,msgpack`).
+# Servers (and Redis) run on core 0, the load generator on core 1.
 set -euo pipefail
 cd "$(dirname "$0")"
 bench=$(pwd)
@@ -15,6 +16,11 @@ fi
 # gnuplot draws the PNG plots; Debian's package without X11.
 if ! command -v gnuplot >/dev/null; then
   apt-get update -qq && apt-get install -y -qq gnuplot-nox >/dev/null
+fi
+
+# The scale-out scenarios start redis-server processes of their own on free loopback ports; Debian's package if missing.
+if ! command -v redis-server >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
 fi
 
 # The Node peer's exact dependencies from package-lock.json.

@@ -26,7 +26,8 @@ internal static class BenchHosting
         switch (mode)
         {
             case BenchMode.Plain:
-                services.AddSignalR();
+                // MessagePack beside JSON, for the benchmark's MessagePack scenario; a JSON client never touches it.
+                services.AddSignalR().AddMessagePackProtocol();
                 break;
             case BenchMode.Stock:
                 services.AddBenchTokenAuthentication();

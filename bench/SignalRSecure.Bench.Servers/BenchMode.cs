@@ -3,7 +3,7 @@ namespace SignalRSecure.Bench.Servers;
 /// <summary>The variants this project serves.</summary>
 internal enum BenchMode
 {
-    /// <summary>A: a plain SignalR hub with the chat hub's methods and no authentication.</summary>
+    /// <summary>A: a plain SignalR hub with the chat hub's methods and no authentication, over JSON or MessagePack.</summary>
     Plain,
 
     /// <summary>B: the same hub behind <c>[Authorize]</c>, with a bearer token in the <c>access_token</c> query string.</summary>

@@ -5,8 +5,9 @@ using SignalRSecure.Bench.Targets;
 namespace SignalRSecure.Bench.Comparison;
 
 /// <summary>
-/// <c>SignalRSecure.Bench run [--quick] [--only G,A] PATHS</c> runs the comparison and writes the report and plots
-/// into <c>--results</c>; <c>SignalRSecure.Bench hold --kind G --connections N --seconds S PATHS</c> starts one server,
+/// <c>SignalRSecure.Bench run [--quick] [--only G,A] [--scenarios cluster,msgpack] PATHS</c> runs the comparison and
+/// writes the report and plots into <c>--results</c> (a run of only the self-contained scenarios replaces their sections in
+/// the report there and keeps the rest); <c>SignalRSecure.Bench hold --kind G --connections N --seconds S PATHS</c> starts one server,
 /// holds N idle connections open and prints its process id, for profiling; <c>flood-client</c> is the flood
 /// scenario's attacker process, which the scenario starts itself; <c>login-flood</c> is the login-flood attack
 /// test's attacker process, which that test starts. PATHS are <c>--results DIR
@@ -15,7 +16,7 @@ namespace SignalRSecure.Bench.Comparison;
 internal static class BenchCommand
 {
     private const string Usage =
-        "usage: SignalRSecure.Bench run [--quick] [--only G,A,...] [--server-env KEY=VALUE ...] PATHS\n" +
+        "usage: SignalRSecure.Bench run [--quick] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack] [--server-env KEY=VALUE ...] PATHS\n" +
         "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood] PATHS\n" +
         "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH";
 
@@ -69,11 +70,14 @@ internal static class BenchCommand
         var servers = args.Contains("--only")
             ? Option("--only").Split(',').Select(Enum.Parse<ServerKind>).ToArray()
             : Enum.GetValues<ServerKind>();
+        var scenarios = BenchScenarios.Parse(args.Contains("--scenarios") ? Option("--scenarios") : null);
         var profile = quick ? BenchProfile.Quick() : BenchProfile.Full(MachineInfo.MaxConnections());
         var machine = await MachineInfo.CollectAsync(paths);
-        await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
+        await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; scenarios {string.Join(' ', BenchScenarios.All.Where(scenarios.Contains))}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
 
-        var comparison = await new ComparisonRunner(launcher, profile, servers, output).RunAsync();
+        await using var load = new MachineLoadSampler();
+        var comparison = await new ComparisonRunner(launcher, new RedisLauncher(paths.LogDirectory), profile, servers, scenarios, output).RunAsync();
+        comparison.Load = await load.StopAsync();
         if (extra.Count > 0)
         {
             comparison.Notes.Add("Extra server environment for this run: " + string.Join(", ", extra.Select(kv => $"`{kv.Key}={kv.Value}`")));

@@ -35,6 +35,12 @@ internal sealed record BenchProfile
 
     public required IReadOnlyList<int> MemorySteps { get; init; }
 
+    /// <summary>Receivers of the cross-node broadcast (all on node B, the sender on node A).</summary>
+    public int ClusterReceivers { get; init; } = 1000;
+
+    /// <summary>Connections opened one at a time, for the Authenticate time of each ticket store without queueing.</summary>
+    public required int AuthenticateSamples { get; init; }
+
     public required int FloodConnections { get; init; }
 
     public int FloodVictims { get; init; } = 200;
@@ -68,6 +74,7 @@ internal sealed record BenchProfile
         ConnectWarmUp = 500,
         ConnectCount = 5000,
         MemorySteps = [2500, 5000, 10000, 15000, Math.Min(20000, maxConnections)],
+        AuthenticateSamples = 1000,
         FloodConnections = 5000,
         FloodBaseline = TimeSpan.FromSeconds(3),
         FloodRounds = 2,
@@ -91,6 +98,7 @@ internal sealed record BenchProfile
         ConnectWarmUp = 200,
         ConnectCount = 1200,
         MemorySteps = [1500, 3000],
+        AuthenticateSamples = 200,
         FloodConnections = 1000,
         FloodDeadline = TimeSpan.FromSeconds(3),
         FloodBaseline = TimeSpan.FromSeconds(1.5),

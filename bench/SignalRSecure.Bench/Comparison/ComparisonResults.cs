@@ -18,7 +18,26 @@ internal sealed class ComparisonResults
 
     public List<Flood> Flood { get; } = [];
 
+    public List<ClusterFanOut> ClusterFanOut { get; } = [];
+
+    public List<ClusterConnect> ClusterConnect { get; } = [];
+
+    /// <summary>Echo over MessagePack (A and G).</summary>
+    public List<EchoThroughput> MessagePackEcho { get; } = [];
+
+    /// <summary>Broadcast over MessagePack (A and G).</summary>
+    public List<FanOut> MessagePackFanOut { get; } = [];
+
+    /// <summary>Servers that refused the MessagePack handshake or Authenticate, with what they answered.</summary>
+    public Dictionary<ServerKind, string> MessagePackRefused { get; } = [];
+
     public List<string> Notes { get; } = [];
+
+    /// <summary>The scenarios this run measured (<see cref="BenchScenarios"/>).</summary>
+    public IReadOnlySet<string> Scenarios { get; set; } = new HashSet<string>(BenchScenarios.All);
+
+    /// <summary>The machine's load while the comparison ran.</summary>
+    public Reporting.MachineLoad? Load { get; set; }
 
     public double LatencyRate { get; set; }
 

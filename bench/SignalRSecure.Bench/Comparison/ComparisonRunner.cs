@@ -8,8 +8,10 @@ namespace SignalRSecure.Bench.Comparison;
 /// <summary>
 /// Runs the scenarios phase by phase, each phase in interleaved rounds (A B G C N, then N C G B A, then
 /// G N A C B, ...), every measurement on a freshly started server, so that each ratio comes from runs close in time.
+/// Only the phases in <paramref name="scenarios"/> run (<see cref="BenchScenarios"/>).
 /// </summary>
-internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile profile, IReadOnlyList<ServerKind> servers, TextWriter log)
+internal sealed class ComparisonRunner(
+    ServerLauncher launcher, RedisLauncher redisLauncher, BenchProfile profile, IReadOnlyList<ServerKind> servers, IReadOnlySet<string> scenarios, TextWriter log)
 {
     private static readonly ServerKind[][] Orders =
     [
@@ -23,12 +25,51 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
 
     public async Task<ComparisonResults> RunAsync()
     {
-        var results = new ComparisonResults();
+        var results = new ComparisonResults { Scenarios = scenarios };
         using var dialer = new Dialer();
-
         for (var round = 1; round <= profile.Rounds; round++)
         {
             results.Orders[round] = OrderOf(round, servers);
+        }
+
+        if (scenarios.Contains(BenchScenarios.Echo))
+        {
+            await RunEchoAndLatencyAsync(results, dialer);
+        }
+
+        if (scenarios.Contains(BenchScenarios.Connect))
+        {
+            await RunConnectAsync(results, dialer);
+        }
+
+        if (scenarios.Contains(BenchScenarios.Memory))
+        {
+            await RunMemoryAsync(results, dialer);
+        }
+
+        if (scenarios.Contains(BenchScenarios.Flood) && servers.Contains(ServerKind.G))
+        {
+            await RunFloodAsync(results, dialer);
+        }
+
+        if (scenarios.Contains(BenchScenarios.Cluster) && servers.Contains(ServerKind.G))
+        {
+            await new ClusterRunner(launcher, redisLauncher, profile, Log).RunAsync(results, dialer);
+        }
+
+        if (scenarios.Contains(BenchScenarios.MessagePack))
+        {
+            await new MessagePackRunner(launcher, profile, servers, Log).RunAsync(results, dialer);
+        }
+
+        results.Duration = _clock.Elapsed;
+        return results;
+    }
+
+    private async Task RunEchoAndLatencyAsync(ComparisonResults results, Dialer dialer)
+    {
+        for (var round = 1; round <= profile.Rounds; round++)
+        {
             foreach (var kind in results.Orders[round])
             {
                 var echo = await WithServerAsync(kind, null, target =>
@@ -41,6 +82,10 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
         var plain = results.Echo.Where(e => e.Server == ServerKind.A).Select(e => e.PerSecond).ToList();
         results.LatencyRate = Math.Round((plain.Count > 0 ? Median(plain) : results.Echo.Max(e => e.PerSecond)) / 2 / 100) * 100;
         Log($"latency rate: {results.LatencyRate}/s (half of A's median maximum)");
+        if (!scenarios.Contains(BenchScenarios.Latency))
+        {
+            return;
+        }
 
         for (var round = 1; round <= profile.Rounds; round++)
         {
@@ -75,7 +120,10 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
                 });
             }
         }
+    }
 
+    private async Task RunConnectAsync(ComparisonResults results, Dialer dialer)
+    {
         // On a fresh server too: after the fan-out a server may still be busy with what tearing it down left behind.
         for (var round = 1; round <= profile.Rounds; round++)
         {
@@ -87,7 +135,10 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
                 Log($"connect   {kind} round {round}: {connect.PerSecond,7:F0}/s  p99 {connect.TimeToReady.P99 / 1000:F1} ms  cpu {connect.CpuMicroseconds:F0} us/conn  failures {connect.Failures}");
             }
         }
+    }
 
+    private async Task RunMemoryAsync(ComparisonResults results, Dialer dialer)
+    {
         for (var round = 1; round <= profile.Rounds; round++)
         {
             foreach (var kind in results.Orders[round].Where(k => k is ServerKind.G or ServerKind.A or ServerKind.N))
@@ -97,21 +148,18 @@ internal sealed class ComparisonRunner(ServerLauncher launcher, BenchProfile pro
                 Log($"memory    {kind} round {round}: {string.Join("  ", memory.Points.Select(p => $"{p.Connections}: rss {p.ResidentBytes / 1048576.0:F1} MB heap {p.HeapBytes / 1048576.0:F1} MB"))}  slope rss {memory.Slope.Resident / 1024:F2} KB heap {memory.Slope.Heap / 1024:F2} KB");
             }
         }
+    }
 
-        if (servers.Contains(ServerKind.G))
+    private async Task RunFloodAsync(ComparisonResults results, Dialer dialer)
+    {
+        for (var round = 1; round <= profile.FloodRounds; round++)
         {
-            for (var round = 1; round <= profile.FloodRounds; round++)
-            {
-                var deadline = profile.FloodDeadline ?? TimeSpan.FromSeconds(10);
-                var flood = await WithServerAsync(ServerKind.G, profile.FloodDeadline, shippedDoor: true, target =>
-                    FloodScenario.RunAsync(target, dialer, profile.FloodVictims, profile.FloodVictimRate, profile.FloodConnections, deadline, profile.FloodBaseline, profile.FloodSettle, round));
-                results.Flood.Add(flood);
-                Log($"flood     G round {round}: opened {flood.Opened} in {flood.OpenSeconds:F1} s, refused {flood.Refused}, closed in time {flood.ClosedInTime}, max lateness {flood.MaxLatenessMs:F0} ms, victims p99 {flood.Baseline.P99:F0} -> {flood.During.P99:F0} us (quiet {flood.Quiet.P99:F0} us), heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} MB, rss {flood.Before.ResidentBytes / 1048576.0:F1} -> {flood.After.ResidentBytes / 1048576.0:F1} MB; {flood.SettleTime.TotalSeconds:F0} s later heap {flood.Settled.HeapBytes / 1048576.0:F1} MB rss {flood.Settled.ResidentBytes / 1048576.0:F1} MB");
-            }
+            var deadline = profile.FloodDeadline ?? TimeSpan.FromSeconds(10);
+            var flood = await WithServerAsync(ServerKind.G, profile.FloodDeadline, shippedDoor: true, target =>
+                FloodScenario.RunAsync(target, dialer, profile.FloodVictims, profile.FloodVictimRate, profile.FloodConnections, deadline, profile.FloodBaseline, profile.FloodSettle, round));
+            results.Flood.Add(flood);
+            Log($"flood     G round {round}: opened {flood.Opened} in {flood.OpenSeconds:F1} s, refused {flood.Refused}, closed in time {flood.ClosedInTime}, max lateness {flood.MaxLatenessMs:F0} ms, victims p99 {flood.Baseline.P99:F0} -> {flood.During.P99:F0} us (quiet {flood.Quiet.P99:F0} us), heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} MB, rss {flood.Before.ResidentBytes / 1048576.0:F1} -> {flood.After.ResidentBytes / 1048576.0:F1} MB; {flood.SettleTime.TotalSeconds:F0} s later heap {flood.Settled.HeapBytes / 1048576.0:F1} MB rss {flood.Settled.ResidentBytes / 1048576.0:F1} MB");
         }
-
-        results.Duration = _clock.Elapsed;
-        return results;
     }
 
     public static double Median(IEnumerable<double> values)

@@ -11,8 +11,9 @@ internal delegate void RecordHandler(HubLink link, ReadOnlySpan<byte> record, lo
 internal sealed class LinkClosedException(string message) : Exception(message);
 
 /// <summary>
-/// One client connection over <see cref="ClientWebSocket"/>: pre-encoded frames out, SignalR records in (split on
-/// the record separator; a raw WebSocket message without one is a record of its own). A link is either pulled
+/// One client connection over <see cref="ClientWebSocket"/>: pre-encoded frames out, SignalR records in (JSON: split on
+/// the record separator, a raw WebSocket message without one being a record of its own; MessagePack, once the
+/// handshake chose it: split on the length prefixes). A link is either pulled
 /// (<see cref="ReadRecordAsync"/>) by one loop, or pumped (<see cref="StartPump"/>) into a handler, never both.
 /// </summary>
 internal sealed class HubLink : IDisposable
@@ -22,6 +23,8 @@ internal sealed class HubLink : IDisposable
     private int _length;
     private int _offset;
     private volatile RecordHandler? _handler;
+    private WebSocketMessageType _messageType = WebSocketMessageType.Text;
+    private bool _lengthPrefixed;
 
     private HubLink(ClientWebSocket socket, int id)
     {
@@ -72,7 +75,7 @@ internal sealed class HubLink : IDisposable
     }
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> frame) =>
-        _socket.SendAsync(frame, WebSocketMessageType.Text, WebSocketMessageFlags.EndOfMessage, CancellationToken.None);
+        _socket.SendAsync(frame, _messageType, WebSocketMessageFlags.EndOfMessage, CancellationToken.None);
 
     /// <summary>Sends <see cref="Frame"/> after patching <paramref name="stamp"/> and an invocation id into it.</summary>
     public ValueTask SendStampedAsync(long stamp)
@@ -81,15 +84,21 @@ internal sealed class HubLink : IDisposable
         return SendAsync(Frame);
     }
 
-    /// <summary>Sends the SignalR handshake and waits for its answer.</summary>
-    public async Task HandshakeAsync()
+    /// <summary>Sends the SignalR handshake for <paramref name="protocol"/> and waits for its answer.</summary>
+    public async Task HandshakeAsync(HubProtocol protocol = HubProtocol.Json)
     {
-        await SendAsync(Frames.Handshake);
+        // A binary protocol's frames go as binary WebSocket messages, the handshake included, as SignalR's clients send them.
+        _messageType = protocol == HubProtocol.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        await SendAsync(Frames.HandshakeFor(protocol));
+
+        // The answer is JSON with the record separator for every protocol; what follows it is in the protocol chosen.
         var answer = await ReadRecordAsync();
         if (!answer.Span.SequenceEqual("{}"u8))
         {
             throw new InvalidOperationException($"handshake refused: {System.Text.Encoding.UTF8.GetString(answer.Span)}");
         }
+
+        _lengthPrefixed = protocol == HubProtocol.MessagePack;
     }
 
     /// <summary>Invokes a method with a pre-encoded frame and waits for its completion, skipping anything else.</summary>
@@ -120,15 +129,32 @@ internal sealed class HubLink : IDisposable
             if (_offset < _length)
             {
                 var rest = _buffer.AsSpan(_offset, _length - _offset);
-                var separator = rest.IndexOf(Frames.RecordSeparator);
-                var size = separator >= 0 ? separator : rest.Length;
-                var record = _buffer.AsMemory(_offset, size);
-                _offset += separator >= 0 ? size + 1 : size;
-                return record;
+                if (!_lengthPrefixed)
+                {
+                    var separator = rest.IndexOf(Frames.RecordSeparator);
+                    var size = separator >= 0 ? separator : rest.Length;
+                    var record = _buffer.AsMemory(_offset, size);
+                    _offset += separator >= 0 ? size + 1 : size;
+                    return record;
+                }
+
+                if (MessagePackFrames.TryReadLengthPrefix(rest, out var prefix, out var payload) && prefix + payload <= rest.Length)
+                {
+                    var record = _buffer.AsMemory(_offset + prefix, payload);
+                    _offset += prefix + payload;
+                    return record;
+                }
+            }
+
+            // Keep the start of a MessagePack message that continues in the next WebSocket message.
+            var kept = _length - _offset;
+            if (kept > 0 && _offset > 0)
+            {
+                Buffer.BlockCopy(_buffer, _offset, _buffer, 0, kept);
             }
 
             _offset = 0;
-            _length = 0;
+            _length = kept;
             while (true)
             {
                 if (_length == _buffer.Length)

@@ -6,7 +6,7 @@ namespace SignalRSecure.Bench.Reporting;
 
 /// <summary>What the report says about the machine and the software the numbers come from.</summary>
 internal sealed record MachineInfo(
-    string Cpu, int Cores, string Kernel, string Os, string Memory, string DotnetSdk, string DotnetRuntime, string Node, string Ws, int OpenFilesLimit)
+    string Cpu, int Cores, string Kernel, string Os, string Memory, string DotnetSdk, string DotnetRuntime, string Node, string Ws, int OpenFilesLimit, string Redis)
 {
     public static async Task<MachineInfo> CollectAsync(ServerPaths paths)
     {
@@ -27,7 +27,8 @@ internal sealed record MachineInfo(
             RuntimeInformation.FrameworkDescription,
             (await RunAsync("node", "--version")).Trim(),
             ws,
-            MaxOpenFiles());
+            MaxOpenFiles(),
+            await RedisLauncher.VersionAsync() ?? "not installed");
     }
 
     /// <summary>The most connections one process can hold: the open files limit, less room for everything else.</summary>

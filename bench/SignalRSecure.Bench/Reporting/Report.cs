@@ -10,15 +10,43 @@ namespace SignalRSecure.Bench.Reporting;
 /// <summary>
 /// Writes <c>latest.md</c> (targets with the median and worst of the per-round ratios, absolute numbers, machine and
 /// configuration) and, through gnuplot, <c>latency.png</c>, <c>memory.png</c> and <c>flood.png</c> from the data files.
+/// A run of only the self-contained scenarios (scale out, MessagePack) replaces their sections in an existing
+/// <c>latest.md</c> and leaves the rest of it, and the plots, as they were.
 /// </summary>
 internal sealed class Report(ComparisonResults results, BenchProfile profile, MachineInfo machine)
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private readonly StringBuilder _md = new();
 
+    private const string ScaleOutHeading = "## 7. ";
+    private const string MessagePackHeading = "## 8. ";
+    private const string MachineHeading = "## Machine and configuration";
+
     public async Task<IReadOnlyList<string>> WriteAsync(string directory)
     {
         Directory.CreateDirectory(directory);
+        var latest = Path.Combine(directory, "latest.md");
+        if (BenchScenarios.OnlySelfContained(results.Scenarios))
+        {
+            var sections = new List<string>();
+            if (results.Scenarios.Contains(BenchScenarios.Cluster))
+            {
+                sections.Add(Capture(WriteScaleOut));
+            }
+
+            if (results.Scenarios.Contains(BenchScenarios.MessagePack))
+            {
+                sections.Add(Capture(WriteMessagePack));
+            }
+
+            // Into the report already there; without one, a report of just these sections and the machine's.
+            var existing = File.Exists(latest)
+                ? await File.ReadAllTextAsync(latest)
+                : $"# SignalRSecure benchmark: {profile.Name} comparison\n\n" + Capture(WriteMachine);
+            await File.WriteAllTextAsync(latest, Splice(existing, sections));
+            return [latest];
+        }
+
         var data = Path.Combine(directory, "data");
         Directory.CreateDirectory(data);
         WriteMarkdown();
@@ -45,6 +73,8 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         WriteConnect();
         WriteMemory();
         WriteFlood();
+        WriteScaleOut();
+        WriteMessagePack();
         WriteMachine();
         if (results.Notes.Count > 0)
         {
@@ -82,6 +112,23 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Ratio("Memory per idle connection, G minus A (heap slope, KB)", Per(results.Memory, ServerKind.G, ServerKind.A, m => m.Slope.Heap / 1024, (g, a) => g - a), "<=", 0.5, "F2");
         Ratio("Memory per idle connection, G (RSS slope, KB)", results.Memory.Where(m => m.Server == ServerKind.G).Select(m => m.Slope.Resident / 1024).ToList(), "<=", 20, "F1");
         Ratio("Memory per idle connection, G (heap slope, KB)", results.Memory.Where(m => m.Server == ServerKind.G).Select(m => m.Slope.Heap / 1024).ToList(), "<=", 20, "F1");
+
+        if (results.ClusterFanOut.Count > 0)
+        {
+            Ratio("Scale out: broadcast delivered/s, cross-node / one node with Redis", PerSetup(results.ClusterFanOut, ClusterSetup.CrossNode, ClusterSetup.Redis), ">=", 0.7);
+            Ratio("Scale out: broadcast delivered/s, cross-node / one node in memory", PerSetup(results.ClusterFanOut, ClusterSetup.CrossNode, ClusterSetup.Memory), ">=", 0.7);
+        }
+
+        if (results.ClusterConnect.Count > 0)
+        {
+            Ratio("Scale out: authenticated connections/s, tickets in Redis / in memory", ConnectRatio(), ">=", 0.85);
+        }
+
+        if (results.MessagePackEcho.Count > 0)
+        {
+            Ratio("MessagePack: echo throughput G/A", Per(results.MessagePackEcho, ServerKind.G, ServerKind.A, e => e.PerSecond), ">=", 0.97);
+            Ratio("MessagePack: broadcast delivered/s G/A", Per(results.MessagePackFanOut, ServerKind.G, ServerKind.A, f => f.DeliveredPerSecond), ">=", 0.95);
+        }
 
         if (results.Flood.Count > 0)
         {
@@ -230,7 +277,12 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Line("## Machine and configuration");
         Line();
         Line($"- CPU: {machine.Cpu}, {machine.Cores} cores; memory {machine.Memory}; {machine.Os}, kernel {machine.Kernel}");
-        Line($"- .NET SDK {machine.DotnetSdk} ({machine.DotnetRuntime}); Node {machine.Node} with ws {machine.Ws}");
+        Line($"- .NET SDK {machine.DotnetSdk} ({machine.DotnetRuntime}); Node {machine.Node} with ws {machine.Ws}; {machine.Redis} for the scale-out scenarios");
+        if (results.Load is { } load)
+        {
+            Line($"- Machine load during this run: {load.Describe()}. Other processes share this machine's cores.");
+        }
+
         Line("- Servers pinned to core 0 (`taskset -c 0`), the load generator to core 1; .NET servers with `DOTNET_PROCESSOR_COUNT=1`, Release builds, `ASPNETCORE_ENVIRONMENT=Production`; plaintext HTTP/1.1 WebSockets on 127.0.0.1, clients from 127.0.0.2-127.0.0.9.");
         Line($"- Open files limit {machine.OpenFilesLimit} per process (the hard limit here), so the top memory point is {profile.MemorySteps[^1]:N0} connections.");
         Line("- Load generator: one .NET process, `ClientWebSocket` over `SocketsHttpHandler.ConnectCallback` bound to the source address, pre-encoded frames patched in place, HDR-style log-linear histogram (3 significant digits), `DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1`.");
@@ -248,6 +300,230 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Line("- N gets the same limits: " + string.Join(", ", ServerLauncher.NodeOverrides(profile.FloodDeadline).Select(kv => $"`{kv.Key}={kv.Value}`")) + ".");
         Line("- B validates HS256 JWTs with an `AuthenticationHandler` written for the bench (signature, exp/nbf with 5 min skew, issuer, audience; `sub` as the user id): `Microsoft.AspNetCore.Authentication.JwtBearer` does not restore from this machine's package source (its `Microsoft.IdentityModel.Protocols.OpenIdConnect` >= 8.19.2 dependency is missing).");
         Line();
+    }
+
+    private void WriteScaleOut()
+    {
+        if (results.ClusterFanOut.Count == 0 && results.ClusterConnect.Count == 0)
+        {
+            return;
+        }
+
+        Line($"{ScaleOutHeading}Scale out on Redis (G): a broadcast across nodes, and the ticket store's cost");
+        Line();
+        Line(RunLine("the scale-out scenarios", results.ClusterFanOut.Select(f => f.Round).Concat(results.ClusterConnect.Select(c => c.Round)).DefaultIfEmpty().Max()));
+        Line();
+        Line("Setups: " + string.Join("; ", Enum.GetValues<ClusterSetup>().Select(s => $"**{Name(s)}** {ClusterSetups.Describe(s)}")) + ". " +
+             $"Each measurement starts a fresh `redis-server` ({machine.Redis}; `--save '' --appendonly no`, on 127.0.0.1 and a free port) and fresh nodes, " +
+             "all pinned to core 0 like the other servers, with the same issuer key and limits as G elsewhere; a node with Redis gets only `SignalRSecure__Redis__Configuration`. " +
+             "Server CPU counts every node and Redis together. Interleaved orders: broadcast memory, Redis, cross-node, then the reverse, then Redis, cross-node, memory; connections memory, Redis, then the reverse.");
+        Line();
+        if (results.ClusterFanOut.Count > 0)
+        {
+            var shape = results.ClusterFanOut[0].Result.Shape;
+            Line($"### {shape} (closed-loop sender at most {FanOutScenario.Window} messages ahead; the receivers of cross-node all on node B, the sender on node A)");
+            Line();
+            Line("| setup | delivered/s | server CPU us/delivery | p50 ms | p99 ms | stalls |");
+            Line("|---|---|---|---|---|---|");
+            foreach (var group in results.ClusterFanOut.GroupBy(f => f.Setup).OrderBy(g => g.Key))
+            {
+                Line($"| {Name(group.Key)} | {Med(group, f => f.Result.DeliveredPerSecond):N0} | {Med(group, f => f.Result.CpuMicroseconds):F2} | {Med(group, f => f.Result.Latency.P50) / 1000:F1} | {Med(group, f => f.Result.Latency.P99) / 1000:F1} | {group.Sum(f => f.Result.Stalls)} |");
+            }
+
+            Line();
+            RatioHeader();
+            SpreadRatio("delivered/s, cross-node / one node with Redis", PerSetup(results.ClusterFanOut, ClusterSetup.CrossNode, ClusterSetup.Redis), ">=", 0.7);
+            SpreadRatio("delivered/s, cross-node / one node in memory", PerSetup(results.ClusterFanOut, ClusterSetup.CrossNode, ClusterSetup.Memory), ">=", 0.7);
+            SpreadRatio("delivered/s, one node with Redis / in memory (not a target)", PerSetup(results.ClusterFanOut, ClusterSetup.Redis, ClusterSetup.Memory), ">=", 0.7);
+            SpreadRatio("server CPU per delivery, cross-node / one node in memory (not a target)", PerSetup(results.ClusterFanOut, ClusterSetup.CrossNode, ClusterSetup.Memory, f => f.CpuMicroseconds), "<=", 1.43);
+            Line();
+            Line($"Per round (delivered/s): {string.Join("; ", results.ClusterFanOut.GroupBy(f => f.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(f => $"{Name(f.Setup)} {f.Result.DeliveredPerSecond:F0}"))))}.");
+            Line();
+            Line("Spread of the same setup across rounds (fastest / slowest round): " +
+                 string.Join(", ", results.ClusterFanOut.GroupBy(f => f.Setup).OrderBy(g => g.Key).Select(g => $"{Name(g.Key)} {g.Max(f => f.Result.DeliveredPerSecond) / g.Min(f => f.Result.DeliveredPerSecond):F2}")) + ".");
+            Line();
+        }
+
+        if (results.ClusterConnect.Count > 0)
+        {
+            Line($"### Authenticated connections per second and Authenticate time, tickets in Redis against in memory ({profile.Connectors} connectors, {profile.ConnectCount:N0} connections after {profile.ConnectWarmUp:N0}; then {profile.AuthenticateSamples:N0} one at a time)");
+            Line();
+            Line("Each loop as in section 4: TCP connect, upgrade, handshake, `Authenticate(ticket)` with a ticket minted on the same node beforehand (with Redis: stored in Redis and redeemed there), clean close. " +
+                 "Authenticate time is from sending Authenticate to its completion; \"one at a time\" is a single connector, the store's time without queueing.");
+            Line();
+            Line("| ticket store | connections/s | server CPU us/connection | p50 / p99 ms to ready | Authenticate p50 / p99 ms (concurrent) | Authenticate p50 / p99 ms (one at a time) | failures |");
+            Line("|---|---|---|---|---|---|---|");
+            foreach (var group in results.ClusterConnect.GroupBy(c => c.Setup).OrderBy(g => g.Key))
+            {
+                Line($"| {Name(group.Key)} | {Med(group, c => c.Rate.PerSecond):N0} | {Med(group, c => c.Rate.CpuMicroseconds):F0} | {Med(group, c => c.Rate.TimeToReady.P50) / 1000:F2} / {Med(group, c => c.Rate.TimeToReady.P99) / 1000:F2} | " +
+                     $"{Med(group, c => c.Rate.Authenticate.P50) / 1000:F2} / {Med(group, c => c.Rate.Authenticate.P99) / 1000:F2} | {Med(group, c => c.Alone.Authenticate.P50) / 1000:F3} / {Med(group, c => c.Alone.Authenticate.P99) / 1000:F3} | {group.Sum(c => c.Rate.Failures + c.Alone.Failures)} |");
+            }
+
+            Line();
+            RatioHeader();
+            SpreadRatio("connections/s, tickets in Redis / in memory", ConnectRatio(), ">=", 0.85);
+            SpreadRatio("Authenticate p50 one at a time, Redis / memory (not a target)", ConnectRatio(c => c.Alone.Authenticate.P50), "<=", 2);
+            SpreadRatio("Authenticate p99 one at a time, Redis / memory (not a target)", ConnectRatio(c => c.Alone.Authenticate.P99), "<=", 2);
+            Line();
+            Line($"Per round (connections/s): {string.Join("; ", results.ClusterConnect.GroupBy(c => c.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(c => $"{Name(c.Setup)} {c.Rate.PerSecond:F0}"))))}.");
+            Line();
+            Line("Spread of the same store across rounds (fastest / slowest round): " +
+                 string.Join(", ", results.ClusterConnect.GroupBy(c => c.Setup).OrderBy(g => g.Key).Select(g => $"{Name(g.Key)} {g.Max(c => c.Rate.PerSecond) / g.Min(c => c.Rate.PerSecond):F2}")) + ".");
+            Line();
+        }
+    }
+
+    private void WriteMessagePack()
+    {
+        if (!results.Scenarios.Contains(BenchScenarios.MessagePack))
+        {
+            return;
+        }
+
+        Line($"{MessagePackHeading}MessagePack: echo and broadcast, G against A");
+        Line();
+        Line(RunLine("the MessagePack scenarios", results.MessagePackEcho.Select(e => e.Round).DefaultIfEmpty().Max()));
+        Line();
+        Line("The load generator speaks SignalR's MessagePack protocol with hand-encoded, pre-encoded frames (a varint length prefix, then " +
+             "`[1, {}, invocationId, target, [arguments], []]`; the handshake `{\"protocol\":\"messagepack\",\"version\":1}` in JSON) and reads completions and " +
+             $"deliveries the same way. A registers `AddMessagePackProtocol()`; G is started with `{MessagePackRunner.ProtocolsVariable}={MessagePackRunner.Protocols}`. " +
+             $"Echo as in section 1 ({profile.EchoConnections} connections, one call outstanding each), broadcast as in section 3; interleaved A G, then G A; a fresh server for each measurement.");
+        Line();
+        foreach (var (kind, answer) in results.MessagePackRefused)
+        {
+            Line($"**{kind} refused MessagePack, so its runs were skipped**: it answered `{answer.Replace("`", "'", StringComparison.Ordinal)}`. " +
+                 (kind == ServerKind.G ? $"This build of the server does not accept `{MessagePackRunner.ProtocolsVariable}` yet; the scenario measures it as soon as it does." : string.Empty));
+            Line();
+        }
+
+        if (results.MessagePackEcho.Count == 0)
+        {
+            return;
+        }
+
+        Line("| server | echo calls/s | server CPU us/call | echo p99 us | broadcast | delivered/s | server CPU us/delivery | p99 ms |");
+        Line("|---|---|---|---|---|---|---|---|");
+        foreach (var group in ByServer(results.MessagePackEcho, e => e.Server))
+        {
+            var fanOut = results.MessagePackFanOut.Where(f => f.Server == group.Key).ToList();
+            Line($"| {group.Key} | {Med(group, e => e.PerSecond):N0} | {Med(group, e => e.CpuMicroseconds):F2} | {Med(group, e => e.Latency.P99):F0} | {fanOut.FirstOrDefault()?.Shape} | " +
+                 $"{Med(fanOut, f => f.DeliveredPerSecond):N0} | {Med(fanOut, f => f.CpuMicroseconds):F2} | {Med(fanOut, f => f.Latency.P99) / 1000:F1} |");
+        }
+
+        Line();
+        RatioHeader();
+        SpreadRatio("echo throughput G/A (JSON's goal)", Per(results.MessagePackEcho, ServerKind.G, ServerKind.A, e => e.PerSecond), ">=", 0.97);
+        SpreadRatio("server CPU per echo G/A (JSON's goal)", Per(results.MessagePackEcho, ServerKind.G, ServerKind.A, e => e.CpuMicroseconds), "<=", 1.03);
+        SpreadRatio("broadcast delivered/s G/A (JSON's goal)", Per(results.MessagePackFanOut, ServerKind.G, ServerKind.A, f => f.DeliveredPerSecond), ">=", 0.95);
+        foreach (var kind in results.MessagePackEcho.Select(e => e.Server).Distinct().Where(k => results.Echo.Any(e => e.Server == k)).Order())
+        {
+            SpreadRatio($"echo throughput {kind}, MessagePack / JSON (section 1; not a target)", [.. results.MessagePackEcho.Where(e => e.Server == kind)
+                .Join(results.Echo.Where(e => e.Server == kind), m => m.Round, j => j.Round, (m, j) => m.PerSecond / j.PerSecond)], ">=", 1);
+        }
+
+        Line();
+        Line($"Per round (echo calls/s; broadcast delivered/s): {string.Join("; ", results.MessagePackEcho.GroupBy(e => e.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(e => $"{e.Server} {e.PerSecond:F0}; {results.MessagePackFanOut.FirstOrDefault(f => f.Server == e.Server && f.Round == e.Round)?.DeliveredPerSecond:F0}"))))}.");
+        Line();
+        Line("Spread of the same server across rounds (fastest / slowest round, echo): " +
+             string.Join(", ", ByServer(results.MessagePackEcho, e => e.Server).Select(g => $"{g.Key} {g.Max(e => e.PerSecond) / g.Min(e => e.PerSecond):F2}")) + ".");
+        Line();
+    }
+
+    /// <summary>When the section's numbers were taken and how loaded the machine was: sections may come from separate runs.</summary>
+    private string RunLine(string what, int rounds) =>
+        $"Measured {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC ({profile.Name} profile, {rounds} interleaved round(s); this run took {results.Duration:mm\\:ss} for {string.Join(", ", BenchScenarios.All.Where(results.Scenarios.Contains))}) for {what}. " +
+        (results.Load is { } load ? $"Machine load: {load.Describe()}." : string.Empty);
+
+    private static string Name(ClusterSetup setup) => setup switch
+    {
+        ClusterSetup.Memory => "memory",
+        ClusterSetup.Redis => "Redis",
+        ClusterSetup.CrossNode => "cross-node",
+        _ => setup.ToString(),
+    };
+
+    private static List<double> PerSetup(IEnumerable<ClusterFanOut> items, ClusterSetup x, ClusterSetup y, Func<FanOut, double>? value = null)
+    {
+        var list = items.ToList();
+        value ??= f => f.DeliveredPerSecond;
+        return [.. list.Where(i => i.Setup == x).Join(list.Where(i => i.Setup == y), a => a.Round, b => b.Round, (a, b) => value(a.Result) / value(b.Result))];
+    }
+
+    private List<double> ConnectRatio(Func<ClusterConnect, double>? value = null)
+    {
+        value ??= c => c.Rate.PerSecond;
+        var list = results.ClusterConnect;
+        return [.. list.Where(i => i.Setup == ClusterSetup.Redis).Join(list.Where(i => i.Setup == ClusterSetup.Memory), a => a.Round, b => b.Round, (a, b) => value(a) / value(b))];
+    }
+
+    private void RatioHeader()
+    {
+        Line("| ratio (within each round) | median | worst round | range | goal | met? |");
+        Line("|---|---|---|---|---|---|");
+    }
+
+    private void SpreadRatio(string name, List<double> values, string comparison, double goal)
+    {
+        if (values.Count == 0)
+        {
+            Line($"| {name} | n/a | | | {comparison} {goal.ToString(Invariant)} | not measured |");
+            return;
+        }
+
+        var higherIsBetter = comparison == ">=";
+        var median = ComparisonRunner.Median(values);
+        var worst = higherIsBetter ? values.Min() : values.Max();
+        var met = higherIsBetter ? median >= goal : median <= goal;
+        var worstMet = higherIsBetter ? worst >= goal : worst <= goal;
+        var verdict = name.Contains("not a target", StringComparison.Ordinal) ? "" : met ? worstMet ? "yes" : "yes (median)" : "**no**";
+        Line($"| {name} | {median.ToString("F3", Invariant)} | {worst.ToString("F3", Invariant)} | {values.Min().ToString("F3", Invariant)}-{values.Max().ToString("F3", Invariant)} | {comparison} {goal.ToString(Invariant)} | {verdict} |");
+    }
+
+    private string Capture(Action write)
+    {
+        var before = _md.Length;
+        write();
+        var text = _md.ToString(before, _md.Length - before);
+        _md.Length = before;
+        return text;
+    }
+
+    /// <summary>
+    /// Replaces the sections of <paramref name="existing"/> whose headings start like those of <paramref name="sections"/>
+    /// (<c>## 7. </c>, <c>## 8. </c>), or inserts them before the machine section.
+    /// </summary>
+    private static string Splice(string existing, IEnumerable<string> sections)
+    {
+        var blocks = new List<string>();
+        var current = new StringBuilder();
+        foreach (var line in existing.Split('\n'))
+        {
+            if (line.StartsWith("## ", StringComparison.Ordinal) && current.Length > 0)
+            {
+                blocks.Add(current.ToString());
+                current.Clear();
+            }
+
+            current.Append(line).Append('\n');
+        }
+
+        // Split leaves one line more than there were line ends: the last one gets none back.
+        blocks.Add(current.ToString(0, current.Length - 1));
+        foreach (var section in sections.Where(s => s.Length > 0))
+        {
+            var prefix = section[..section.IndexOf(". ", StringComparison.Ordinal)];
+            var at = blocks.FindIndex(b => b.StartsWith(prefix + ". ", StringComparison.Ordinal));
+            if (at >= 0)
+            {
+                blocks[at] = section;
+                continue;
+            }
+
+            var machineAt = blocks.FindIndex(b => b.StartsWith(MachineHeading, StringComparison.Ordinal));
+            blocks.Insert(machineAt >= 0 ? machineAt : blocks.Count, section);
+        }
+
+        return string.Concat(blocks);
     }
 
     private static MemoryPoint Point(IdleMemory memory, int connections) =>

@@ -19,7 +19,7 @@ internal static class EchoScenario
         {
             var loops = links.Select(link => Task.Run(async () =>
             {
-                link.Frame = Frames.Echo();
+                link.Frame = Frames.Echo(target.Protocol);
                 while (!Volatile.Read(ref stopping))
                 {
                     var sentAt = Stopwatch.GetTimestamp();
@@ -63,7 +63,7 @@ internal static class EchoScenario
         {
             foreach (var link in links)
             {
-                link.Frame = Frames.Echo();
+                link.Frame = Frames.Echo(target.Protocol);
                 link.StartPump((_, record, now) =>
                 {
                     if (raw || Frames.TypeOf(record) == 3)

@@ -8,8 +8,10 @@ namespace SignalRSecure.Bench.Scenarios;
 /// Scenario 3: one sender per channel (the whole hub, or one group) broadcasting in a closed loop, at most
 /// <see cref="Window"/> messages ahead of what its receivers have got, so the server is kept busy without queues
 /// growing without bound. Counts deliveries and per-recipient latency (from the send time) where they arrive.
+/// With <paramref name="senderTarget"/> (another node of a cluster) the broadcast's sender connects there and the
+/// receivers to <paramref name="target"/>, so that every delivery crosses the backplane.
 /// </summary>
-internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDisposable
+internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTarget? senderTarget = null) : IDisposable
 {
     public const int Window = 8;
 
@@ -29,7 +31,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
         {
             _links[i].Channel = 0;
             _links[i].IsSender = i == 0;
-            _links[i].Frame = Frames.Broadcast();
+            _links[i].Frame = Frames.Broadcast(target.Protocol);
         }
 
         _channels = [new Channel(_links[0], receivers)];
@@ -47,7 +49,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
             var link = _links[i];
             link.Channel = i / members;
             link.IsSender = i % members == 0;
-            link.Frame = Frames.SendToGroup(GroupName(link.Channel));
+            link.Frame = Frames.SendToGroup(GroupName(link.Channel), target.Protocol);
             if (link.IsSender)
             {
                 _channels[link.Channel] = new Channel(link, members - 1);
@@ -60,7 +62,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
             int i;
             while ((i = Interlocked.Increment(ref next)) < wanted)
             {
-                await InvokeAsync(_links[i], Frames.JoinGroup(GroupName(_links[i].Channel)));
+                await InvokeAsync(_links[i], Frames.JoinGroup(GroupName(_links[i].Channel), target.Protocol));
             }
         }));
 
@@ -114,9 +116,17 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer) : IDispo
             return;
         }
 
-        var count = wanted - _links.Count;
+        var added = new List<HubLink>();
+        if (_links.Count == 0 && senderTarget is not null)
+        {
+            // The first link is the broadcast's sender (GrowForBroadcastAsync).
+            await senderTarget.PrepareAsync(1, CancellationToken.None);
+            added.Add(await senderTarget.OpenAsync(dialer, 0, RawEndpoint.Broadcast));
+        }
+
+        var count = wanted - _links.Count - added.Count;
         await target.PrepareAsync(count, CancellationToken.None);
-        var added = await target.OpenManyAsync(dialer, count, _links.Count, RawEndpoint.Broadcast);
+        added.AddRange(await target.OpenManyAsync(dialer, count, _links.Count + added.Count, RawEndpoint.Broadcast));
         foreach (var link in added)
         {
             link.StartPump(OnRecord);

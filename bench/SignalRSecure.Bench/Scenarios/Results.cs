@@ -32,7 +32,7 @@ internal sealed record EchoLatency(ServerKind Server, int Round, double TargetRa
 internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Receivers, double DeliveredPerSecond, double CpuMicroseconds, Percentiles Latency, long Stalls) : IMeasured;
 
 /// <summary>Scenario 4: connections opened, authenticated and closed per second by concurrent connectors.</summary>
-internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures) : IMeasured;
+internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures, Percentiles Authenticate) : IMeasured;
 
 /// <summary>One point of the memory curve.</summary>
 internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes);
@@ -85,3 +85,12 @@ internal sealed record Flood(
     MemoryPoint Settled,
     TimeSpan SettleTime,
     IReadOnlyList<(double Seconds, double MaxLatencyMs, int OpenFlood)> Timeline);
+
+/// <summary>Scale out: a fan-out with the gated server in one setup.</summary>
+internal sealed record ClusterFanOut(ClusterSetup Setup, int Round, FanOut Result);
+
+/// <summary>
+/// Scale out: authenticated connections per second with one ticket store (<see cref="Rate"/>, concurrent connectors),
+/// and the same loop with a single connector (<see cref="Alone"/>), whose Authenticate time is the store's without queueing.
+/// </summary>
+internal sealed record ClusterConnect(ClusterSetup Setup, int Round, ConnectRate Rate, ConnectRate Alone);

@@ -29,6 +29,9 @@ internal sealed class BenchTarget(ServerKind kind, Uri baseAddress, string issue
 
     public MemoryProbe? Probe => probe;
 
+    /// <summary>The hub protocol every link of this target speaks (JSON unless a scenario asks for MessagePack).</summary>
+    public HubProtocol Protocol { get; init; } = HubProtocol.Json;
+
     /// <summary>Mints the tickets (G, N) or signs the tokens (B) that <paramref name="connections"/> connections will use.</summary>
     public async Task PrepareAsync(int connections, CancellationToken cancellationToken)
     {
@@ -48,8 +51,9 @@ internal sealed class BenchTarget(ServerKind kind, Uri baseAddress, string issue
     /// <summary>
     /// Opens a connection the way a client of this server does: WebSocket upgrade (B: with its token in the query),
     /// SignalR handshake, then (G, N) Authenticate with a pre-minted ticket. Returns once it may invoke anything.
+    /// <paramref name="authenticateTime"/>, when given, gets the nanoseconds from sending Authenticate to its completion.
     /// </summary>
-    public async Task<HubLink> OpenAsync(Dialer dialer, int id, RawEndpoint raw = RawEndpoint.Echo, bool authenticate = true)
+    public async Task<HubLink> OpenAsync(Dialer dialer, int id, RawEndpoint raw = RawEndpoint.Echo, bool authenticate = true, Histogram? authenticateTime = null)
     {
         var path = kind switch
         {
@@ -63,12 +67,15 @@ internal sealed class BenchTarget(ServerKind kind, Uri baseAddress, string issue
         {
             if (kind.SpeaksSignalR())
             {
-                await link.HandshakeAsync();
+                await link.HandshakeAsync(Protocol);
             }
 
             if (kind.UsesTickets() && authenticate)
             {
-                await link.InvokeAsync(Frames.Authenticate(_credentials.TakeTicket()));
+                var frame = Frames.Authenticate(_credentials.TakeTicket(), Protocol);
+                var sentAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                await link.InvokeAsync(frame);
+                authenticateTime?.Record((long)System.Diagnostics.Stopwatch.GetElapsedTime(sentAt).TotalNanoseconds);
             }
         }
         catch

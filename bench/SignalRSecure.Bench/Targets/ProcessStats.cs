@@ -2,13 +2,28 @@ using System.Globalization;
 
 namespace SignalRSecure.Bench.Targets;
 
-/// <summary>CPU time and resident memory of a server process, read from <c>/proc</c>.</summary>
-internal sealed class ProcessStats(int pid)
+/// <summary>
+/// CPU time and resident memory of a server process, read from <c>/proc</c>. With <paramref name="companions"/> (the
+/// other node and Redis of a cluster) the CPU time is theirs and the server's together; the memory stays the server's.
+/// </summary>
+internal sealed class ProcessStats(int pid, params int[] companions)
 {
     public int Pid => pid;
 
-    /// <summary>CPU time of every thread of the process so far, in nanoseconds (schedstat; stat as a fallback).</summary>
+    /// <summary>CPU time of every thread of the process and its companions so far, in nanoseconds.</summary>
     public long CpuNanoseconds()
+    {
+        var total = CpuNanosecondsOf(pid);
+        foreach (var companion in companions)
+        {
+            total += CpuNanosecondsOf(companion);
+        }
+
+        return total;
+    }
+
+    /// <summary>CPU time of every thread of one process so far, in nanoseconds (schedstat; stat as a fallback).</summary>
+    private static long CpuNanosecondsOf(int pid)
     {
         try
         {
@@ -27,7 +42,7 @@ internal sealed class ProcessStats(int pid)
             }
 
             // Threads that have ended are not in task/: stat's totals include them, at 10 ms resolution.
-            return Math.Max(total, StatNanoseconds());
+            return Math.Max(total, StatNanoseconds(pid));
         }
         catch (DirectoryNotFoundException)
         {
@@ -69,7 +84,7 @@ internal sealed class ProcessStats(int pid)
         return 0;
     }
 
-    private long StatNanoseconds()
+    private static long StatNanoseconds(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SignalRSecure.Bench.Load;
 
 namespace SignalRSecure.Bench.Targets;
 
@@ -80,16 +81,23 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
         return overrides;
     }
 
-    public async Task<RunningServer> StartAsync(ServerKind kind, TimeSpan? authenticationTimeout = null, bool shippedDoor = false)
+    /// <summary>
+    /// Starts <paramref name="kind"/> and waits until it answers. <paramref name="environment"/> adds variables for this
+    /// process only (a cluster node's Redis, a hub protocol); <c>--server-env</c> still applies over them.
+    /// </summary>
+    public async Task<RunningServer> StartAsync(
+        ServerKind kind, TimeSpan? authenticationTimeout = null, bool shippedDoor = false, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var port = _port + (Interlocked.Increment(ref _started) % 10);
+        // Several servers may run at once (the nodes of a cluster): each gets its own port, probe socket and log.
+        var serial = Interlocked.Increment(ref _started);
+        var port = _port + (serial % 10);
         var url = $"http://127.0.0.1:{port}";
-        var probeSocket = Path.Combine(Path.GetTempPath(), $"signalrsecure-bench-{Environment.ProcessId}-{kind}.sock");
-        var log = Path.Combine(paths.LogDirectory, $"{kind}-{_started}.log");
+        var probeSocket = Path.Combine(Path.GetTempPath(), $"signalrsecure-bench-{Environment.ProcessId}-{kind}-{serial}.sock");
+        var log = Path.Combine(paths.LogDirectory, $"{kind}-{serial}.log");
         Directory.CreateDirectory(paths.LogDirectory);
         File.Delete(probeSocket);
 
-        var environment = new Dictionary<string, string>
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
             ["BENCH_PROBE_SOCKET"] = probeSocket,
         };
@@ -99,35 +107,35 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
         {
             foreach (var (key, value) in NodeOverrides(authenticationTimeout))
             {
-                environment[key] = value;
+                variables[key] = value;
             }
 
-            environment["ISSUER_KEY"] = IssuerKey;
-            environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            environment["HOST"] = "127.0.0.1";
+            variables["ISSUER_KEY"] = IssuerKey;
+            variables["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            variables["HOST"] = "127.0.0.1";
             workingDirectory = Path.GetDirectoryName(paths.NodeServer)!;
             command = $"node --expose-gc {Quote(paths.NodeServer)}";
         }
         else
         {
-            environment["DOTNET_PROCESSOR_COUNT"] = "1";
-            environment["DOTNET_STARTUP_HOOKS"] = paths.ProbeDll;
-            environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            environment["ASPNETCORE_URLS"] = url;
+            variables["DOTNET_PROCESSOR_COUNT"] = "1";
+            variables["DOTNET_STARTUP_HOOKS"] = paths.ProbeDll;
+            variables["ASPNETCORE_ENVIRONMENT"] = "Production";
+            variables["ASPNETCORE_URLS"] = url;
             if (kind == ServerKind.G)
             {
                 foreach (var (key, value) in GatedOverrides(authenticationTimeout, shippedDoor))
                 {
-                    environment[key] = value;
+                    variables[key] = value;
                 }
 
-                environment["SignalRSecure__Tickets__IssuerKey"] = IssuerKey;
+                variables["SignalRSecure__Tickets__IssuerKey"] = IssuerKey;
                 workingDirectory = Path.GetDirectoryName(paths.ServerDll)!;
                 command = $"dotnet {Quote(paths.ServerDll)}";
             }
             else
             {
-                environment["Bench__TokenKey"] = TokenKey;
+                variables["Bench__TokenKey"] = TokenKey;
                 workingDirectory = Path.GetDirectoryName(paths.BenchServersDll)!;
                 command = $"dotnet {Quote(paths.BenchServersDll)} --mode {kind}";
             }
@@ -135,7 +143,7 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
 
         foreach (var (key, value) in extraEnvironment ?? new Dictionary<string, string>())
         {
-            environment[key] = value;
+            variables[key] = value;
         }
 
         var start = new ProcessStartInfo("/bin/sh")
@@ -147,7 +155,7 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
 
         // exec keeps one process id from sh to taskset to the server, so that /proc/<pid> is the server.
         start.ArgumentList.Add($"exec taskset -c {serverCores} {command} > {Quote(log)} 2>&1");
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in variables)
         {
             start.Environment[key] = value;
         }
@@ -182,8 +190,9 @@ internal sealed class RunningServer(ServerKind kind, Process process, Uri baseAd
 
     public ProcessStats Stats => stats;
 
-    public BenchTarget CreateTarget() =>
-        new(kind, baseAddress, ServerLauncher.IssuerKey, ServerLauncher.TokenKey, stats, probe);
+    /// <summary>The target of this server; <paramref name="cpu"/> replaces its statistics (a cluster's CPU counted together).</summary>
+    public BenchTarget CreateTarget(ProcessStats? cpu = null, HubProtocol protocol = HubProtocol.Json) =>
+        new(kind, baseAddress, ServerLauncher.IssuerKey, ServerLauncher.TokenKey, cpu ?? stats, probe) { Protocol = protocol };
 
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
@@ -204,9 +213,9 @@ internal sealed class RunningServer(ServerKind kind, Process process, Uri baseAd
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                // Not listening yet, or too busy to answer within the request's timeout on a loaded machine.
             }
 
             await Task.Delay(100);

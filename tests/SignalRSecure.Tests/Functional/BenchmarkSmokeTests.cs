@@ -1,3 +1,4 @@
+using MessagePack;
 using SignalRSecure.Bench.Load;
 using SignalRSecure.Bench.Scenarios;
 using SignalRSecure.Bench.Targets;
@@ -49,6 +50,96 @@ public sealed class BenchmarkSmokeTests
         Assert.True(echo.PerSecond > 0);
         Assert.True(latency.Latency.P50 > 0);
         Assert.True(broadcast.DeliveredPerSecond > 0);
+    }
+
+    [Fact]
+    public async Task Harness_AcrossTwoNodesOnRedis_DeliversNodeABroadcastsToReceiversOnNodeB()
+    {
+        // Arrange: the cross-node fan-out of the scale-out scenarios, on two real nodes sharing a real redis-server.
+        await using var redis = await RedisServer.StartAsync();
+        var settings = new Dictionary<string, string?>(BenchLimits) { ["SignalRSecure:Redis:Configuration"] = redis.Configuration };
+        await using var nodeA = await SecureServer.StartAsync(settings);
+        await using var nodeB = await SecureServer.StartAsync(settings);
+        using var dialer = new Dialer(addresses: 2);
+        using var sender = new BenchTarget(ServerKind.G, nodeA.BaseAddress, SecureServer.IssuerKey, ServerLauncher.TokenKey, stats: null, probe: null);
+        using var receivers = new BenchTarget(ServerKind.G, nodeB.BaseAddress, SecureServer.IssuerKey, ServerLauncher.TokenKey, stats: null, probe: null);
+
+        // Act
+        FanOut broadcast;
+        using (var fanOut = new FanOutScenario(receivers, dialer, sender))
+        {
+            await fanOut.GrowForBroadcastAsync(receivers: 10).WaitAsync(TimeSpan.FromSeconds(30));
+            broadcast = await fanOut.RunAsync("cross-node broadcast", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // Assert: every receiver is on node B, so each delivery counted came from node A through Redis.
+        Assert.True(broadcast.DeliveredPerSecond > 0);
+        Assert.Equal(10, broadcast.Receivers);
+    }
+
+    [Fact]
+    public void Harness_MessagePackFrames_ReadAsSignalRsMessagePackProtocolDefinesThem()
+    {
+        // Arrange
+        var frame = Frames.SendToGroup("bench-001", HubProtocol.MessagePack);
+
+        // Act
+        Frames.Patch(frame, stamp: 0x0123456789ABCDEF, invocationId: 42);
+        var reader = new MessagePackReader(frame);
+        var length = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var next = frame[shift / 7];
+            length |= (next & 0x7f) << shift;
+            if ((next & 0x80) == 0)
+            {
+                reader = new MessagePackReader(frame.AsMemory((shift / 7) + 1));
+                break;
+            }
+        }
+
+        // Assert: [1, {}, "00000042", "SendToGroup", ["bench-001", text], []] and nothing after it.
+        Assert.Equal(frame.Length - 1, length);
+        Assert.Equal(6, reader.ReadArrayHeader());
+        Assert.Equal(1, reader.ReadInt32());
+        Assert.Equal(0, reader.ReadMapHeader());
+        Assert.Equal("00000042", reader.ReadString());
+        Assert.Equal("SendToGroup", reader.ReadString());
+        Assert.Equal(2, reader.ReadArrayHeader());
+        Assert.Equal("bench-001", reader.ReadString());
+        var text = reader.ReadString()!;
+        Assert.Equal(Frames.TextLength, text.Length);
+        Assert.StartsWith("@0123456789ABCDEF", text, StringComparison.Ordinal);
+        Assert.Equal(0, reader.ReadArrayHeader());
+        Assert.True(reader.End);
+        Assert.Equal(0x0123456789ABCDEF, Frames.ReadStamp(frame.AsSpan(1)));
+        Assert.Equal(1, Frames.TypeOf(frame.AsSpan(1)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Harness_MessagePackCompletions_TellAnErrorFromAResult(bool error)
+    {
+        // Arrange: a completion as SignalR's MessagePackHubProtocol writes it, [3, {}, id, resultKind, value].
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(5);
+        writer.Write(3);
+        writer.WriteMapHeader(0);
+        writer.Write("00000007");
+        writer.Write(error ? 1 : 3);
+        writer.Write(error ? "An unexpected error occurred invoking 'Echo' on the server." : "@0000000000000001...............");
+        writer.Flush();
+
+        // Act
+        var record = buffer.WrittenSpan;
+
+        // Assert
+        Assert.Equal(3, Frames.TypeOf(record));
+        Assert.Equal(error, Frames.HasError(record));
+        Assert.Equal(error ? -1 : 1, Frames.ReadStamp(record));
     }
 
     [Fact]

@@ -1,0 +1,57 @@
+namespace SignalRSecure.Bench.Comparison;
+
+/// <summary>The phases of a comparison, by the names <c>--scenarios</c> takes.</summary>
+internal static class BenchScenarios
+{
+    public const string Echo = "echo";
+
+    /// <summary>Open-loop echo latency and the fan-out, on one server each round; it needs echo's rate.</summary>
+    public const string Latency = "latency";
+
+    public const string Connect = "connect";
+
+    public const string Memory = "memory";
+
+    public const string Flood = "flood";
+
+    /// <summary>Scale out on Redis: fan-out across nodes, connections per second and Authenticate time by ticket store.</summary>
+    public const string Cluster = "cluster";
+
+    /// <summary>Echo and broadcast over the MessagePack protocol, G against A.</summary>
+    public const string MessagePack = "msgpack";
+
+    public static readonly IReadOnlyList<string> All = [Echo, Latency, Connect, Memory, Flood, Cluster, MessagePack];
+
+    /// <summary>
+    /// Scenarios whose report sections stand on their own (their own date, rounds and load): a run of only these
+    /// replaces its sections in an existing report and keeps the rest.
+    /// </summary>
+    public static readonly IReadOnlyList<string> SelfContained = [Cluster, MessagePack];
+
+    /// <summary>Parses <c>--scenarios a,b</c>; null means all of them.</summary>
+    public static IReadOnlySet<string> Parse(string? value)
+    {
+        if (value is null)
+        {
+            return new HashSet<string>(All);
+        }
+
+        var chosen = new HashSet<string>(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var unknown = chosen.Except(All).ToList();
+        if (unknown.Count > 0 || chosen.Count == 0)
+        {
+            throw new ArgumentException($"unknown scenario(s) {string.Join(", ", unknown)}; pick from {string.Join(",", All)}");
+        }
+
+        // The latency rate is half of A's echo maximum.
+        if (chosen.Contains(Latency))
+        {
+            chosen.Add(Echo);
+        }
+
+        return chosen;
+    }
+
+    /// <summary>Whether a run of <paramref name="scenarios"/> only adds self-contained sections to an existing report.</summary>
+    public static bool OnlySelfContained(IReadOnlySet<string> scenarios) => scenarios.All(SelfContained.Contains) && scenarios.Count < All.Count;
+}
