@@ -99,6 +99,30 @@ public sealed class ChatHubTests : IDisposable
         Assert.Equal(["carol"], await _roster.MembersAsync("team-blue"));
     }
 
+    [Theory]
+    [InlineData("aXXc")]
+    [InlineData("acb")]
+    [InlineData("aXc")]
+    public async Task JoinGroup_SeveralWildcardsWithoutTheMiddleSegment_ThrowsForbiddenAndJoinsNothing(string group)
+    {
+        var hub = await HubForAsync("carol", ["a*b*c"]);
+
+        var error = await Assert.ThrowsAsync<HubException>(() => hub.JoinGroup(group));
+
+        Assert.Equal(HubErrors.Forbidden, error.Message);
+        Assert.Empty(_groups.Changes);
+    }
+
+    [Fact]
+    public async Task JoinGroup_SeveralWildcardsWithEverySegmentInOrder_Joins()
+    {
+        var hub = await HubForAsync("carol", ["a*b*c"]);
+
+        await hub.JoinGroup("aXbYc");
+
+        Assert.Equal(["+aXbYc"], _groups.Changes);
+    }
+
     [Fact]
     public async Task JoinGroup_OverTheCap_ThrowsTooManyGroups()
     {
