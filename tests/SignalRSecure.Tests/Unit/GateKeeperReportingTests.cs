@@ -179,12 +179,17 @@ public sealed class GateKeeperReportingTests : IDisposable
         await _testbed.AuthenticateAsync(first);
         await _testbed.AuthenticateAsync(second);
 
-        var fromFirst = Enumerable.Range(0, _testbed.Options.UserInvocationBurst).Count(_ => first.Gate.TryTakeUserInvocation());
-        var fromSecond = second.Gate.TryTakeUserInvocation();
+        var fromFirst = 0;
+        for (var i = 0; i < _testbed.Options.UserInvocationBurst; i++)
+        {
+            fromFirst += await first.Gate.TryTakeUserInvocationAsync() ? 1 : 0;
+        }
+
+        var fromSecond = await second.Gate.TryTakeUserInvocationAsync();
 
         Assert.Equal(_testbed.Options.UserInvocationBurst, fromFirst);
         Assert.False(fromSecond);
-        Assert.True(_testbed.Open().Gate.TryTakeUserInvocation());
+        Assert.True(await _testbed.Open().Gate.TryTakeUserInvocationAsync());
     }
 
     [Fact]
