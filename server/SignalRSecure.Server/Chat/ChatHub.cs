@@ -135,6 +135,7 @@ public sealed class ChatHub(IGroupRoster roster, IChatHistory history, IOptions<
             throw new HubException(HubErrors.InvalidMessage);
         }
 
+        // The stores answer arrays: a result is written by its runtime type, which MessagePack must be able to rebuild.
         var count = Math.Min(limit ?? _options.HistoryPageSize, _options.HistoryLength);
         return await HistoryAsync(token => history.ReadAsync(channel, beforeId, count, token));
     }
@@ -158,7 +159,7 @@ public sealed class ChatHub(IGroupRoster roster, IChatHistory history, IOptions<
 
         if (sinceId is null)
         {
-            return new GroupRecovery([], Recovered: true);
+            return new GroupRecovery(Array.Empty<ChatMessage>(), Recovered: true);
         }
 
         return await HistoryAsync(token => history.ReadSinceAsync(channel, sinceId, token));

@@ -48,7 +48,7 @@ internal sealed class InMemoryChatHistory(IOptions<ChatOptions> options, TimePro
         {
             if (!_groups.TryGetValue(Key(group), out var log))
             {
-                return ValueTask.FromResult<IReadOnlyList<ChatMessage>>([]);
+                return ValueTask.FromResult<IReadOnlyList<ChatMessage>>(Array.Empty<ChatMessage>());
             }
 
             log.Prune(time.GetUtcNow(), _options.HistoryLength);
@@ -71,7 +71,7 @@ internal sealed class InMemoryChatHistory(IOptions<ChatOptions> options, TimePro
             // No log: this node kept nothing of the group since the client's message (evicted, or the node restarted).
             if (!_groups.TryGetValue(Key(group), out var log))
             {
-                return ValueTask.FromResult(new GroupRecovery([], Recovered: false));
+                return ValueTask.FromResult(new GroupRecovery(Array.Empty<ChatMessage>(), Recovered: false));
             }
 
             log.Prune(time.GetUtcNow(), _options.HistoryLength);
