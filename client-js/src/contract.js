@@ -16,6 +16,8 @@ export const ChatHubMethods = Object.freeze({
   LeaveGroup: 'LeaveGroup',
   SendToGroup: 'SendToGroup',
   GetGroupMembers: 'GetGroupMembers',
+  GetHistory: 'GetHistory',
+  RejoinGroup: 'RejoinGroup',
 });
 
 /**

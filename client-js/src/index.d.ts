@@ -10,6 +10,8 @@ export declare const ChatHubMethods: Readonly<{
   LeaveGroup: 'LeaveGroup';
   SendToGroup: 'SendToGroup';
   GetGroupMembers: 'GetGroupMembers';
+  GetHistory: 'GetHistory';
+  RejoinGroup: 'RejoinGroup';
 }>;
 
 /** The callbacks the chat hub invokes on authenticated clients (IChatClient.cs). */
@@ -196,6 +198,11 @@ export interface ChatMessage {
   group: string | null;
   /** ISO 8601. */
   sentAt: string;
+  /**
+   * The message's place in its group's history: two decimal numbers joined by a hyphen, ordered by the first, then
+   * the second; null when the server's history was unavailable as it was sent.
+   */
+  id?: string | null;
 }
 
 /** A user joining or leaving a group. */

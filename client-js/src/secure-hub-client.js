@@ -95,6 +95,8 @@ const maximumTimerDelay = 2_147_483_647;
  * @property {string} text The text: show it as text, never as markup.
  * @property {string | null} group The group, or null for a broadcast.
  * @property {string} sentAt When the server accepted it (ISO 8601).
+ * @property {string | null} [id] Its place in its group's history (two decimal numbers joined by a hyphen, ordered
+ *   number by number); null when the server's history was unavailable as it was sent.
  */
 
 /**

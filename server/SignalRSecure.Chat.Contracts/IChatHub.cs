@@ -31,4 +31,20 @@ public interface IChatHub : ISecureHub
 
     /// <summary>Lists the users online in a group the caller has joined.</summary>
     Task<IReadOnlyList<string>> GetGroupMembers(string group);
+
+    /// <summary>
+    /// Reads the history of a group the caller has joined, or of the broadcast channel when <paramref name="group"/> is
+    /// null or empty: the newest messages older than <paramref name="beforeId"/> (or the newest of all when it is
+    /// null), oldest first, at most <paramref name="limit"/> of them (null for the server's default page size; the
+    /// server caps it at its history length).
+    /// </summary>
+    Task<IReadOnlyList<ChatMessage>> GetHistory(string? group, string? beforeId, int? limit);
+
+    /// <summary>
+    /// Joins a group as <see cref="JoinGroup"/> does (being a member already is fine) and returns the messages of the
+    /// group after <paramref name="sinceId"/>, the id of the last message the client delivered from it; a null
+    /// <paramref name="group"/> (or empty) means the broadcast channel, which needs no join. A client delivers the
+    /// recovered messages before any live one and drops every message whose id is not newer than the last it delivered.
+    /// </summary>
+    Task<GroupRecovery> RejoinGroup(string? group, string? sinceId);
 }

@@ -35,6 +35,10 @@ public sealed class SecureHubClient : IAsyncDisposable
     // rejoin until the new connection is published, so that the rejoined set is exactly the set callers were told of.
     private readonly SemaphoreSlim _membership = new(1, 1);
     private readonly HashSet<string> _joinedGroups = new(StringComparer.Ordinal);
+    private readonly MessageSequencer _sequencer = new();
+
+    // Held while a message is let through the sequencer and raised: a live message must not overtake recovered ones.
+    private readonly Lock _delivery = new();
 
     // Completed with the authenticated session callers may use, or with null once the client has closed; replaced by a
     // pending one whenever that session ends.
@@ -79,8 +83,19 @@ public sealed class SecureHubClient : IAsyncDisposable
         _relay = new EventRelay(this);
     }
 
-    /// <summary>A broadcast or a message to a joined group arrived. Runs on the connection's receive loop: do not block.</summary>
+    /// <summary>
+    /// A broadcast or a message to a joined group arrived. Each message with an id (<see cref="ChatMessage.Id"/>) is raised
+    /// once, in id order within its group: after a reconnect the messages missed meanwhile come first (recovered
+    /// automatically for every group, and the broadcast channel, that delivered a message before), then the live ones.
+    /// Runs on the connection's receive loop or the reconnect loop: do not block.
+    /// </summary>
     public event EventHandler<ChatMessage>? MessageReceived;
+
+    /// <summary>
+    /// A reconnect could not recover every message of a group (or of the broadcast channel) that was sent while the
+    /// client was away: some may be missing. Raised after the messages it did recover.
+    /// </summary>
+    public event EventHandler<HistoryGap>? HistoryGapDetected;
 
     /// <summary>A user joined a group this client has joined.</summary>
     public event EventHandler<GroupPresence>? UserJoined;
@@ -246,6 +261,20 @@ public sealed class SecureHubClient : IAsyncDisposable
     /// <exception cref="SecureHubClosedException">The connection closed before the answer, or the client has closed.</exception>
     public Task<IReadOnlyList<string>> GetGroupMembersAsync(string group, CancellationToken cancellationToken = default) =>
         CallAsync<IReadOnlyList<string>>(nameof(IChatHub.GetGroupMembers), [group], cancellationToken);
+
+    /// <summary>
+    /// Reads the recent messages of <paramref name="group"/>, which this client has joined, or of the broadcast channel
+    /// when it is null: the newest older than <paramref name="beforeId"/> (all when null), oldest first.
+    /// </summary>
+    /// <param name="group">The group, or null for the broadcast channel.</param>
+    /// <param name="beforeId">The id of the oldest message already shown, to page back; null for the newest.</param>
+    /// <param name="limit">The most messages to return; null for the server's default (50).</param>
+    /// <param name="cancellationToken">Cancels the call, or the wait for a connection.</param>
+    /// <returns>The messages, oldest first.</returns>
+    /// <exception cref="HubErrorException"><c>not a member</c>, <c>invalid message</c> or <c>temporarily unavailable</c>.</exception>
+    /// <exception cref="SecureHubClosedException">The connection closed before the answer, or the client has closed.</exception>
+    public Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string? group = null, string? beforeId = null, int? limit = null, CancellationToken cancellationToken = default) =>
+        CallAsync<IReadOnlyList<ChatMessage>>(nameof(IChatHub.GetHistory), [group, beforeId, limit], cancellationToken);
 
     /// <summary>Closes the connection and stops reconnecting; waiting and later calls fail with <see cref="SecureHubClosedException"/>.</summary>
     /// <param name="cancellationToken">Stops waiting for the connection to close.</param>
@@ -430,6 +459,8 @@ public sealed class SecureHubClient : IAsyncDisposable
             // The ticket comes first: the server's authentication deadline starts when the connection opens. WaitAsync
             // bounds a provider that ignores its token.
             var ticket = await _tickets(token).WaitAsync(token).ConfigureAwait(false);
+            // Live messages of the groups to recover wait from now on: they must not overtake the recovered ones.
+            _sequencer.HoldAll();
             link = _linkFactory(_relay);
             await link.StartAsync(token).ConfigureAwait(false);
             AuthenticateResult authentication;
@@ -469,11 +500,19 @@ public sealed class SecureHubClient : IAsyncDisposable
         await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var lastIds = _sequencer.Recoverable().ToDictionary(c => c.Group ?? string.Empty, c => c.LastId, StringComparer.Ordinal);
             foreach (var group in JoinedGroups)
             {
                 try
                 {
-                    await session.Link.InvokeAsync<object?>(nameof(IChatHub.JoinGroup), [group], cancellationToken).ConfigureAwait(false);
+                    if (lastIds.TryGetValue(group, out var lastId))
+                    {
+                        await RecoverAsync(session, group, lastId, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await session.Link.InvokeAsync<object?>(nameof(IChatHub.JoinGroup), [group], cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (HubException ex) when (HubErrors.TryParse(ex.Message, out var error))
                 {
@@ -483,7 +522,21 @@ public sealed class SecureHubClient : IAsyncDisposable
                         _joinedGroups.Remove(group);
                     }
 
+                    _sequencer.Forget(group);
                     SecureHubClientLog.GroupRejoinRefused(_logger, group, error);
+                }
+            }
+
+            if (lastIds.TryGetValue(string.Empty, out var lastBroadcastId))
+            {
+                await RecoverAsync(session, null, lastBroadcastId, cancellationToken).ConfigureAwait(false);
+            }
+
+            lock (_delivery)
+            {
+                foreach (var message in _sequencer.ReleaseHeld())
+                {
+                    Raise(MessageReceived, message, nameof(MessageReceived));
                 }
             }
 
@@ -508,6 +561,27 @@ public sealed class SecureHubClient : IAsyncDisposable
         SecureHubClientLog.Authenticated(_logger, session.Authentication.User, session.Authentication.ExpiresAt);
         ScheduleRenewal(session);
         RaiseStateChanged(new SecureHubStateChange(SecureHubState.Authenticated));
+    }
+
+    /// <summary>
+    /// Rejoins a group (or, for null, only reads the broadcast channel) with the last id delivered from it, then delivers
+    /// the missed messages and the live ones held meanwhile, and reports a gap the server could not fill.
+    /// </summary>
+    private async Task RecoverAsync(HubSession session, string? group, string lastId, CancellationToken cancellationToken)
+    {
+        var recovery = await session.Link.InvokeAsync<GroupRecovery>(nameof(IChatHub.RejoinGroup), [group, lastId], cancellationToken).ConfigureAwait(false);
+        lock (_delivery)
+        {
+            foreach (var message in _sequencer.EndRecovery(group, recovery.Messages))
+            {
+                Raise(MessageReceived, message, nameof(MessageReceived));
+            }
+        }
+
+        if (!recovery.Recovered)
+        {
+            Raise(HistoryGapDetected, new HistoryGap(group), nameof(HistoryGapDetected));
+        }
     }
 
     /// <summary>Takes the session away from callers, stops its renewals and closes its connection.</summary>
@@ -711,6 +785,7 @@ public sealed class SecureHubClient : IAsyncDisposable
             else
             {
                 _joinedGroups.Remove(group);
+                _sequencer.Forget(group);
             }
         }
     }
@@ -768,7 +843,14 @@ public sealed class SecureHubClient : IAsyncDisposable
     {
         public Task ReceiveMessage(ChatMessage message)
         {
-            client.Raise(client.MessageReceived, message, nameof(MessageReceived));
+            lock (client._delivery)
+            {
+                foreach (var deliver in client._sequencer.OnLive(message))
+                {
+                    client.Raise(client.MessageReceived, deliver, nameof(MessageReceived));
+                }
+            }
+
             return Task.CompletedTask;
         }
 
@@ -786,6 +868,7 @@ public sealed class SecureHubClient : IAsyncDisposable
                 if (string.Equals(presence.User, client._authentication?.User, StringComparison.Ordinal))
                 {
                     client._joinedGroups.Remove(presence.Group);
+                    client._sequencer.Forget(presence.Group);
                 }
             }
 

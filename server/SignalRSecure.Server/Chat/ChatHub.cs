@@ -6,6 +6,7 @@ using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
+using SignalRSecure.Server.Chat.History;
 
 namespace SignalRSecure.Server.Chat;
 
@@ -17,9 +18,11 @@ namespace SignalRSecure.Server.Chat;
 /// <remarks>
 /// The roster may be a shared store that fails: a method whose roster call throws answers
 /// <see cref="HubErrors.Unavailable"/> (the store's error is logged, never sent), and a failure while a closed
-/// connection is cleaned up is logged without failing the disconnect.
+/// connection is cleaned up is logged without failing the disconnect. The same holds for the
+/// <see cref="IChatHistory"/>, except when a message is sent: a history that fails then is logged, and the message is
+/// delivered live without an id.
 /// </remarks>
-public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, TimeProvider time, ILogger<ChatHub> logger)
+public sealed class ChatHub(IGroupRoster roster, IChatHistory history, IOptions<ChatOptions> options, TimeProvider time, ILogger<ChatHub> logger)
     : SecureHub<IChatClient>, IChatHub
 {
     private readonly ChatOptions _options = options.Value;
@@ -37,7 +40,7 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         ValidateText(text);
 
         // Clients.All is gated: it reaches authenticated connections only.
-        return Clients.All.ReceiveMessage(new ChatMessage(CurrentUser.Name, text, null, time.GetUtcNow()));
+        return AppendAndDeliverAsync(new ChatMessage(CurrentUser.Name, text, null, time.GetUtcNow()), message => Clients.All.ReceiveMessage(message));
     }
 
     /// <inheritdoc />
@@ -112,7 +115,7 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         ValidateGroup(group);
         ValidateText(text);
         await RequireMembershipAsync(group);
-        await Clients.Group(group).ReceiveMessage(new ChatMessage(CurrentUser.Name, text, group, time.GetUtcNow()));
+        await AppendAndDeliverAsync(new ChatMessage(CurrentUser.Name, text, group, time.GetUtcNow()), message => Clients.Group(group).ReceiveMessage(message));
     }
 
     /// <inheritdoc />
@@ -124,6 +127,45 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         // An array whatever the roster returns: MessagePack writes a result by its runtime type, and fails on list
         // types it cannot rebuild (such as those the compiler makes for collection expressions).
         return (await RosterAsync(token => roster.MembersAsync(group, token))).ToArray();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ChatMessage>> GetHistory(string? group, string? beforeId, int? limit)
+    {
+        var channel = await RequireReadAccessAsync(group);
+        if ((beforeId is not null && !ChatMessageIds.IsValid(beforeId)) || limit <= 0)
+        {
+            throw new HubException(HubErrors.InvalidMessage);
+        }
+
+        // The stores answer arrays: a result is written by its runtime type, which MessagePack must be able to rebuild.
+        var count = Math.Min(limit ?? _options.HistoryPageSize, _options.HistoryLength);
+        return await HistoryAsync(token => history.ReadAsync(channel, beforeId, count, token));
+    }
+
+    /// <inheritdoc />
+    public async Task<GroupRecovery> RejoinGroup(string? group, string? sinceId)
+    {
+        // Checked before the join: a bad argument changes nothing.
+        if (sinceId is not null && !ChatMessageIds.IsValid(sinceId))
+        {
+            throw new HubException(HubErrors.InvalidMessage);
+        }
+
+        var channel = string.IsNullOrEmpty(group) ? null : group;
+        if (channel is not null)
+        {
+            // Joined before the read: a message sent meanwhile is then live or in the history (or both, and the
+            // client drops the second), never neither.
+            await JoinGroup(channel);
+        }
+
+        if (sinceId is null)
+        {
+            return new GroupRecovery(Array.Empty<ChatMessage>(), Recovered: true);
+        }
+
+        return await HistoryAsync(token => history.ReadSinceAsync(channel, sinceId, token));
     }
 
     /// <inheritdoc />
@@ -168,6 +210,71 @@ public sealed class ChatHub(IGroupRoster roster, IOptions<ChatOptions> options, 
         if (!GroupNames.IsValid(group))
         {
             throw new HubException(HubErrors.InvalidGroup);
+        }
+    }
+
+    /// <summary>
+    /// Allows a history read of the broadcast channel (null or empty) to every authenticated connection, and of a group
+    /// to its members whose current ticket still allows it; returns the channel's key for <see cref="IChatHistory"/>.
+    /// </summary>
+    private async Task<string?> RequireReadAccessAsync(string? group, [CallerMemberName] string hubMethod = "")
+    {
+        if (string.IsNullOrEmpty(group))
+        {
+            return null;
+        }
+
+        ValidateGroup(group);
+
+        // The ticket is checked too: a Reauthenticate that narrowed the groups ends the membership through its
+        // observer, and the history must not stay readable while that runs.
+        if (!GroupNames.IsAllowed(CurrentUser.Groups, group))
+        {
+            throw new HubException(HubErrors.NotAMember);
+        }
+
+        await RequireMembershipAsync(group, hubMethod);
+        return group;
+    }
+
+    /// <summary>
+    /// Appends a message to the history and delivers it with its id; a history that fails must not silence the chat,
+    /// so the message is then delivered without an id (it cannot be recovered, which the log records).
+    /// </summary>
+    private async Task AppendAndDeliverAsync(ChatMessage message, Func<ChatMessage, Task> deliver, [CallerMemberName] string hubMethod = "")
+    {
+        var aborted = Context.ConnectionAborted;
+        var delivering = false;
+        try
+        {
+            await history.AppendAsync(
+                message,
+                stored =>
+                {
+                    delivering = true;
+                    return deliver(stored);
+                },
+                aborted);
+        }
+        catch (Exception ex) when (!delivering && !aborted.IsCancellationRequested)
+        {
+            ChatLog.HistoryAppendFailed(logger, hubMethod, Context.ConnectionId, ex);
+            await deliver(message);
+        }
+    }
+
+    /// <summary>Runs one history read; a store that fails becomes <see cref="HubErrors.Unavailable"/>, its exception goes to the log only.</summary>
+    private async Task<T> HistoryAsync<T>(Func<CancellationToken, ValueTask<T>> call, [CallerMemberName] string hubMethod = "")
+    {
+        var aborted = Context.ConnectionAborted;
+        try
+        {
+            return await call(aborted);
+        }
+        catch (Exception ex) when (!aborted.IsCancellationRequested)
+        {
+            ChatLog.HistoryFailed(logger, hubMethod, Context.ConnectionId, ex);
+            throw new HubException(HubErrors.Unavailable);
         }
     }
 

@@ -16,4 +16,12 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 503, EventName = "GroupAddFailed", Level = LogLevel.Warning,
         Message = "JoinGroup on connection {ConnectionId} answered unavailable: the hub's lifetime manager could not add it to the group; the roster entry was rolled back")]
     public static partial void GroupAddFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 504, EventName = "HistoryFailed", Level = LogLevel.Warning,
+        Message = "Hub method {HubMethod} on connection {ConnectionId} answered unavailable: the chat history failed")]
+    public static partial void HistoryFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 505, EventName = "HistoryAppendFailed", Level = LogLevel.Warning,
+        Message = "Hub method {HubMethod} on connection {ConnectionId} delivered its message without an id: the chat history failed to store it")]
+    public static partial void HistoryAppendFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
 }

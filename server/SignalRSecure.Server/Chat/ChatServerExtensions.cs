@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.Server.Chat.History;
 using SignalRSecure.StackExchangeRedis.Hosting;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -11,7 +13,7 @@ public static class ChatServerExtensions
     /// <summary>
     /// Adds the services of the chat server and its telemetry (<c>AddChatTelemetry</c>); with
     /// <c>SignalRSecure:Redis:Configuration</c> set, also the Redis stores and backplane that make it one node of
-    /// several (<c>AddSignalRSecureRedis</c>).
+    /// several (<c>AddSignalRSecureRedis</c>), with the chat history in Redis streams that every node shares.
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <returns>The application builder.</returns>
@@ -24,6 +26,7 @@ public static class ChatServerExtensions
         if (!string.IsNullOrWhiteSpace(redis))
         {
             signalR.AddSignalRSecureRedis(redis);
+            builder.Services.Replace(ServiceDescriptor.Singleton<IChatHistory, RedisChatHistory>());
         }
 
         return builder;

@@ -6,7 +6,7 @@ namespace SignalRSecure.StackExchangeRedis.Hosting;
 /// The one connection to Redis that SignalRSecure's stores share, opened on first use and kept open: StackExchange.Redis
 /// reconnects by itself when Redis comes back, so a node started while Redis is down recovers without a restart.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : ISignalRSecureRedisConnection, IAsyncDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
 

@@ -27,7 +27,8 @@ public static class SignalRSecureRedisBuilderExtensions
     /// users and single connections across nodes, under the gate's lifetime manager, and the group roster, the
     /// authentication lockout, the login throttles and the per-user limits are counted for all nodes together, with
     /// node heartbeats clearing up after a node that stops. Replaces the in-memory stores, registry and counters
-    /// whether it is called before or after <c>AddSecureHub</c>.
+    /// whether it is called before or after <c>AddSecureHub</c>. The app can keep data of its own on the same connection
+    /// through <see cref="ISignalRSecureRedisConnection"/>.
     /// </summary>
     /// <param name="signalR">The SignalR builder (from <c>AddSecureHub</c> or <c>AddSignalR</c>).</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, such as <c>redis-host:6379</c>.</param>
@@ -48,6 +49,7 @@ public static class SignalRSecureRedisBuilderExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>());
         services.TryAddSingleton(provider => new RedisConnection(provider.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration!));
+        services.TryAddSingleton<ISignalRSecureRedisConnection>(provider => provider.GetRequiredService<RedisConnection>());
         services.TryAddSingleton(provider => new RedisKeys(provider.GetRequiredService<IOptions<RedisOptions>>().Value.ChannelPrefix));
 
         services.TryAddSingleton<RedisNode>();

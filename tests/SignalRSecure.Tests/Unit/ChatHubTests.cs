@@ -5,6 +5,7 @@ using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.Server.Chat.History;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -14,6 +15,9 @@ public sealed class ChatHubTests : IDisposable
     private readonly InMemoryGroupRoster _roster = new();
     private readonly RecordingClients _clients = new();
     private readonly RecordingGroups _groups = new();
+    private readonly InMemoryChatHistory _history;
+
+    public ChatHubTests() => _history = new InMemoryChatHistory(Options.Create(new ChatOptions()), _testbed.Time);
 
     [Fact]
     public async Task Echo_Text_ReturnsIt()
@@ -215,13 +219,138 @@ public sealed class ChatHubTests : IDisposable
         Assert.Empty(await _roster.MembersAsync("general"));
     }
 
+    [Fact]
+    public async Task SendToGroup_Message_IsDeliveredWithTheIdItHasInTheHistory()
+    {
+        var alice = await HubForAsync("alice");
+        await alice.JoinGroup("general");
+
+        await alice.SendToGroup("general", "hi");
+
+        var delivered = Assert.IsType<ChatMessage>(Assert.Single(_clients.Sent, s => s.Method == nameof(IChatClient.ReceiveMessage)).Payload);
+        Assert.NotNull(delivered.Id);
+        Assert.Equal([delivered], await alice.GetHistory("general", null, null));
+    }
+
+    [Fact]
+    public async Task GetHistory_NotAMember_ThrowsNotAMember()
+    {
+        var alice = await HubForAsync("alice");
+        var bob = await HubForAsync("bob");
+        await alice.JoinGroup("general");
+        await alice.SendToGroup("general", "hi");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => bob.GetHistory("general", null, null));
+
+        Assert.Equal(HubErrors.NotAMember, error.Message);
+    }
+
+    [Fact]
+    public async Task GetHistory_BroadcastChannel_IsReadableByEveryAuthenticatedUser()
+    {
+        var alice = await HubForAsync("alice");
+        var bob = await HubForAsync("bob", ["general"]);
+        await alice.Broadcast("to all");
+
+        Assert.Equal("to all", Assert.Single(await bob.GetHistory(null, null, null)).Text);
+        Assert.Equal("to all", Assert.Single(await bob.GetHistory("", null, 1)).Text);
+    }
+
+    [Fact]
+    public async Task GetHistory_NoLimitOrAnOversizedOne_ReturnsThePageSizeOrTheHistoryLength()
+    {
+        var alice = await HubForAsync("alice");
+        for (var i = 0; i < ChatOptions.DefaultHistoryLength + 5; i++)
+        {
+            await alice.Broadcast($"m{i}");
+        }
+
+        var page = await alice.GetHistory(null, null, null);
+        var capped = await alice.GetHistory(null, null, int.MaxValue);
+
+        Assert.Equal(ChatOptions.DefaultHistoryPageSize, page.Count);
+        Assert.Equal($"m{ChatOptions.DefaultHistoryLength + 4}", page[^1].Text);
+        Assert.Equal(ChatOptions.DefaultHistoryLength, capped.Count);
+        Assert.Equal("m5", capped[0].Text);
+    }
+
+    [Theory]
+    [InlineData("1-0\n", 10)]
+    [InlineData("1-0\r\n", 10)]
+    [InlineData("x", 10)]
+    [InlineData(null, 0)]
+    [InlineData(null, -1)]
+    public async Task GetHistory_MalformedIdOrLimit_ThrowsInvalidMessage(string? beforeId, int limit)
+    {
+        var alice = await HubForAsync("alice");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => alice.GetHistory(null, beforeId, limit));
+
+        Assert.Equal(HubErrors.InvalidMessage, error.Message);
+    }
+
+    [Fact]
+    public async Task RejoinGroup_SinceTheLastDeliveredId_JoinsAndReturnsTheMissedInOrder()
+    {
+        // Arrange
+        var alice = await HubForAsync("alice");
+        var bob = await HubForAsync("bob");
+        await alice.JoinGroup("general");
+        await bob.JoinGroup("general");
+        await bob.SendToGroup("general", "seen");
+        var last = (await alice.GetHistory("general", null, 1))[0].Id;
+        await alice.OnDisconnectedAsync(null);
+        for (var i = 0; i < 20; i++)
+        {
+            await bob.SendToGroup("general", $"missed {i}");
+        }
+
+        var aliceAgain = await HubForAsync("alice");
+
+        // Act
+        var recovery = await aliceAgain.RejoinGroup("general", last);
+
+        // Assert
+        Assert.True(recovery.Recovered);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"missed {i}"), recovery.Messages.Select(m => m.Text));
+        Assert.Equal(["alice", "bob"], await aliceAgain.GetGroupMembers("general"));
+    }
+
+    [Fact]
+    public async Task RejoinGroup_GapOlderThanTheHistory_SaysNotRecovered()
+    {
+        var alice = await HubForAsync("alice");
+        await alice.Broadcast("seen");
+        var last = (await alice.GetHistory(null, null, 1))[0].Id;
+        for (var i = 0; i < ChatOptions.DefaultHistoryLength + 1; i++)
+        {
+            await alice.Broadcast($"m{i}");
+        }
+
+        var recovery = await alice.RejoinGroup(null, last);
+
+        Assert.False(recovery.Recovered);
+        Assert.Equal(ChatOptions.DefaultHistoryLength, recovery.Messages.Count);
+    }
+
+    [Fact]
+    public async Task RejoinGroup_MalformedSinceId_ThrowsInvalidMessageAndJoinsNothing()
+    {
+        var alice = await HubForAsync("alice");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => alice.RejoinGroup("general", "1-0\n"));
+
+        Assert.Equal(HubErrors.InvalidMessage, error.Message);
+        Assert.Empty(_groups.Changes);
+    }
+
     public void Dispose() => _testbed.Dispose();
 
     private async Task<ChatHub> HubForAsync(string user, string[]? groups = null)
     {
         var connection = _testbed.Open();
         await _testbed.AuthenticateAsync(connection, user, groups);
-        return new ChatHub(_roster, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
+        return new ChatHub(_roster, _history, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
         {
             Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
             Clients = _clients,

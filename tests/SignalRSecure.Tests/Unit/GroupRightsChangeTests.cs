@@ -6,6 +6,7 @@ using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.Server.Chat.History;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -16,9 +17,13 @@ public sealed class GroupRightsChangeTests : IDisposable
     private readonly RecordingClients _clients = new();
     private readonly RecordingGroups _groups = new();
     private readonly GateTestbed _testbed;
+    private readonly InMemoryChatHistory _history;
 
-    public GroupRightsChangeTests() =>
+    public GroupRightsChangeTests()
+    {
         _testbed = new GateTestbed(observers: new ChatGroupRightsObserver(_roster, new RecordingHubContext(_clients, _groups)));
+        _history = new InMemoryChatHistory(Options.Create(new ChatOptions()), _testbed.Time);
+    }
 
     [Fact]
     public async Task Reauthenticate_NarrowerTicket_EndsTheMembershipOnEveryConnectionOfTheUser()
@@ -42,6 +47,49 @@ public sealed class GroupRightsChangeTests : IDisposable
         Assert.Equal(["general"], aliceAgain.Gate.Groups);
         Assert.Equal(HubErrors.Forbidden, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.JoinGroup("secret"))).Message);
         Assert.Equal(["bob"], await bobHub.GetGroupMembers("secret"));
+    }
+
+    [Fact]
+    public async Task GetHistory_AfterReauthenticateRemovedTheGroup_ThrowsNotAMember()
+    {
+        // Arrange
+        var (alice, aliceHub) = await JoinedAsync("alice", ["general", "secret"], "general", "secret");
+        var (_, aliceAgainHub) = await JoinedAsync("alice", ["general", "secret"], "secret");
+        await aliceHub.SendToGroup("secret", "before");
+        Assert.Single(await aliceAgainHub.GetHistory("secret", null, null));
+
+        // Act
+        await _testbed.Keeper.ReauthenticateAsync(alice.Gate, await _testbed.IssueAsync("alice", ["general"]));
+
+        // Assert
+        Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceHub.GetHistory("secret", null, null))).Message);
+        Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.GetHistory("secret", null, null))).Message);
+        Assert.Equal(HubErrors.Forbidden, (await Assert.ThrowsAsync<HubException>(() => aliceAgainHub.RejoinGroup("secret", null))).Message);
+        Assert.Empty(await aliceHub.GetHistory("general", null, null));
+    }
+
+    [Fact]
+    public async Task GetHistory_TicketNarrowedButRosterNotYetUpdated_ThrowsNotAMember()
+    {
+        // Arrange: no observer ends the membership, as while one still runs; the ticket's groups alone must refuse.
+        using var testbed = new GateTestbed();
+        var connection = testbed.Open();
+        await testbed.AuthenticateAsync(connection, "alice", ["general", "secret"]);
+        var hub = new ChatHub(_roster, _history, Options.Create(new ChatOptions()), testbed.Time, NullLogger<ChatHub>.Instance)
+        {
+            Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
+            Clients = _clients,
+            Groups = _groups,
+        };
+        await hub.JoinGroup("secret");
+        await hub.SendToGroup("secret", "before");
+
+        // Act
+        await testbed.Registry.UpdateUserGroupsAsync("alice", ["general"], testbed.Time.GetUtcNow());
+
+        // Assert
+        Assert.Equal(["alice"], await _roster.MembersAsync("secret"));
+        Assert.Equal(HubErrors.NotAMember, (await Assert.ThrowsAsync<HubException>(() => hub.GetHistory("secret", null, null))).Message);
     }
 
     [Fact]
@@ -116,7 +164,7 @@ public sealed class GroupRightsChangeTests : IDisposable
         return (connection, hub);
     }
 
-    private ChatHub HubFor(TestConnection connection) => new(_roster, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
+    private ChatHub HubFor(TestConnection connection) => new(_roster, _history, Options.Create(new ChatOptions()), _testbed.Time, NullLogger<ChatHub>.Instance)
     {
         Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
         Clients = _clients,

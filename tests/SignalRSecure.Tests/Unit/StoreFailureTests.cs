@@ -4,8 +4,10 @@ using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.AspNetCore.Protection;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
 using SignalRSecure.Server.Chat;
+using SignalRSecure.Server.Chat.History;
 using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;
@@ -137,6 +139,45 @@ public sealed class StoreFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task Broadcast_HistoryFails_DeliversWithoutAnIdAndLogsAWarning()
+    {
+        // Arrange
+        using var testbed = new GateTestbed();
+        var hub = await HubAsync(testbed, new InMemoryGroupRoster(), new FailingHistory());
+
+        // Act
+        await hub.Broadcast("hi").WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        var (_, _, payload) = Assert.Single(_clients.Sent);
+        Assert.Equal(("hi", null), (Assert.IsType<ChatMessage>(payload).Text, ((ChatMessage)payload).Id));
+        var logged = Assert.Single(_hubLogs.WithEvent("HistoryAppendFailed"));
+        Assert.Equal(LogLevel.Warning, logged.Level);
+        Assert.Equal(StoreError, logged.Exception?.Message);
+    }
+
+    [Theory]
+    [InlineData(nameof(ChatHub.GetHistory))]
+    [InlineData(nameof(ChatHub.RejoinGroup))]
+    public async Task HistoryRead_HistoryFails_AnswersUnavailableWithoutTheStoresText(string method)
+    {
+        // Arrange
+        using var testbed = new GateTestbed();
+        var hub = await HubAsync(testbed, new InMemoryGroupRoster(), new FailingHistory());
+
+        // Act
+        var error = await Assert.ThrowsAsync<HubException>(() => method == nameof(ChatHub.GetHistory)
+            ? hub.GetHistory(null, null, null)
+            : hub.RejoinGroup(null, "1-0"));
+
+        // Assert
+        Assert.Equal(HubErrors.Unavailable, error.Message);
+        var logged = Assert.Single(_hubLogs.WithEvent("HistoryFailed"));
+        Assert.Contains(method, logged.Message, StringComparison.Ordinal);
+        Assert.Equal(StoreError, logged.Exception?.Message);
+    }
+
+    [Fact]
     public async Task OnDisconnected_RosterFails_LogsAWarningAndDoesNotThrow()
     {
         // Arrange
@@ -169,16 +210,30 @@ public sealed class StoreFailureTests : IDisposable
 
     public void Dispose() => _loggers.Dispose();
 
-    private async Task<ChatHub> HubAsync(GateTestbed testbed, IGroupRoster roster)
+    private async Task<ChatHub> HubAsync(GateTestbed testbed, IGroupRoster roster, IChatHistory? history = null)
     {
         var connection = testbed.Open();
         await testbed.AuthenticateAsync(connection, "alice");
-        return new ChatHub(roster, Options.Create(new ChatOptions()), testbed.Time, _loggers.CreateLogger<ChatHub>())
+        var options = Options.Create(new ChatOptions());
+        return new ChatHub(roster, history ?? new InMemoryChatHistory(options, testbed.Time), options, testbed.Time, _loggers.CreateLogger<ChatHub>())
         {
             Context = new FakeCallerContext(connection.Gate, connection.Context.ConnectionId),
             Clients = _clients,
             Groups = _groups,
         };
+    }
+
+    /// <summary>A history whose store is down.</summary>
+    private sealed class FailingHistory : IChatHistory
+    {
+        public ValueTask AppendAsync(ChatMessage message, Func<ChatMessage, Task> deliver, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException(StoreError);
+
+        public ValueTask<IReadOnlyList<ChatMessage>> ReadAsync(string? group, string? beforeId, int limit, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException(StoreError);
+
+        public ValueTask<GroupRecovery> ReadSinceAsync(string? group, string sinceId, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException(StoreError);
     }
 
     /// <summary>A registry whose store is down for the operations the test picks; the others work in memory.</summary>
