@@ -190,25 +190,9 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
                 return Verdict.Refuse("an oversized message", CloseReasons.AuthenticationFailed);
             }
 
-            // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
-            if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+            if (Judge(PreAuthenticationFrames.Classify(frame), reader.Position) is { } verdict)
             {
-                return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
-            }
-
-            switch (PreAuthenticationFrames.Classify(frame))
-            {
-                case PreAuthenticationFrame.Ping or PreAuthenticationFrame.Close:
-                    continue;
-                case PreAuthenticationFrame.Authenticate when gate.TryBeginAuthentication():
-                    // SignalR gets frames up to this one; what follows waits until the gate knows who this is.
-                    return Verdict.PassUntil(reader.Position);
-                case PreAuthenticationFrame.Authenticate:
-                    return Verdict.Refuse("a second Authenticate", CloseReasons.AuthenticationRequired);
-                case PreAuthenticationFrame.MalformedAuthenticate:
-                    return Verdict.Refuse("a malformed Authenticate", CloseReasons.AuthenticationFailed);
-                case var other:
-                    return Verdict.Refuse($"a message of kind {other}", CloseReasons.AuthenticationRequired);
+                return verdict;
             }
         }
 
@@ -245,29 +229,41 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
             var frame = rest.Slice(prefixLength, length);
             rest = rest.Slice(frame.End);
 
-            // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
-            if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+            if (Judge(MessagePackFrames.Classify(frame), frame.End) is { } verdict)
             {
-                return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
-            }
-
-            switch (MessagePackFrames.Classify(frame))
-            {
-                case PreAuthenticationFrame.Ping or PreAuthenticationFrame.Close:
-                    continue;
-                case PreAuthenticationFrame.Authenticate when gate.TryBeginAuthentication():
-                    // SignalR gets frames up to this one; what follows waits until the gate knows who this is.
-                    return Verdict.PassUntil(frame.End);
-                case PreAuthenticationFrame.Authenticate:
-                    return Verdict.Refuse("a second Authenticate", CloseReasons.AuthenticationRequired);
-                case PreAuthenticationFrame.MalformedAuthenticate:
-                    return Verdict.Refuse("a malformed Authenticate", CloseReasons.AuthenticationFailed);
-                case var other:
-                    return Verdict.Refuse($"a message of kind {other}", CloseReasons.AuthenticationRequired);
+                return verdict;
             }
         }
 
         return Verdict.PassAll;
+    }
+
+    /// <summary>
+    /// Counts one whole frame, whichever protocol framed it, and decides on its kind: null lets the reader go on to the
+    /// next frame; a pass ends at <paramref name="end"/>, the end of this frame.
+    /// </summary>
+    private Verdict? Judge(PreAuthenticationFrame kind, SequencePosition end)
+    {
+        // Each whole frame is inspected once: SignalR consumes every whole frame it is given.
+        if (++_messagesBeforeAuthentication > options.PreAuthenticationMaximumMessages)
+        {
+            return Verdict.Refuse("too many messages", CloseReasons.AuthenticationRequired);
+        }
+
+        switch (kind)
+        {
+            case PreAuthenticationFrame.Ping or PreAuthenticationFrame.Close:
+                return null;
+            case PreAuthenticationFrame.Authenticate when gate.TryBeginAuthentication():
+                // SignalR gets frames up to this one; what follows waits until the gate knows who this is.
+                return Verdict.PassUntil(end);
+            case PreAuthenticationFrame.Authenticate:
+                return Verdict.Refuse("a second Authenticate", CloseReasons.AuthenticationRequired);
+            case PreAuthenticationFrame.MalformedAuthenticate:
+                return Verdict.Refuse("a malformed Authenticate", CloseReasons.AuthenticationFailed);
+            default:
+                return Verdict.Refuse($"a message of kind {kind}", CloseReasons.AuthenticationRequired);
+        }
     }
 
     private readonly record struct Verdict(SequencePosition? PassUpTo, string? Violation, string CloseReason)
