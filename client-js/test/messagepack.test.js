@@ -65,7 +65,8 @@ describe('SecureHubClient over MessagePack', () => {
     assert.deepEqual(joined, { group: 'general', user: 'bob' });
     assert.deepEqual([...members].sort(), ['alice', 'bob']);
     assert.equal((await bobGotGroup).text, 'hi bob');
-    assert.deepEqual(Object.keys(reply).sort(), ['from', 'group', 'sentAt', 'text']);
+    assert.deepEqual(Object.keys(reply).sort(), ['from', 'group', 'id', 'sentAt', 'text']);
+    assert.match(reply.id, /^\d+-\d+$/);
     assert.deepEqual({ from: reply.from, text: reply.text, group: reply.group }, { from: 'bob', text: 'hi alice', group: 'general' });
     assert.ok(Math.abs(Date.parse(reply.sentAt) - Date.now()) < 60_000, `sentAt ${reply.sentAt}`);
   });

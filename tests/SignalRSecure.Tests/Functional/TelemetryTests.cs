@@ -21,6 +21,7 @@ namespace SignalRSecure.Tests.Functional;
 /// OpenTelemetry on the real server: the Prometheus scrape endpoint on its own loopback port, and OTLP export to a
 /// collector (a minimal OTLP/HTTP receiver on Kestrel that keeps what it is sent).
 /// </summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class TelemetryTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
