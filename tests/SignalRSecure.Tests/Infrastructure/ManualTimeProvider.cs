@@ -9,6 +9,7 @@ public sealed class ManualTimeProvider : TimeProvider
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now;
+    private TaskCompletionSource _scheduled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ManualTimeProvider()
     {
@@ -38,6 +39,18 @@ public sealed class ManualTimeProvider : TimeProvider
         var timer = new ManualTimer(this, callback, state);
         timer.Change(dueTime, period);
         return timer;
+    }
+
+    /// <summary>
+    /// Completes once some timer is due to fire (at once if one is): the sign that code which waits on this clock, such
+    /// as a <c>Task.Delay</c> between polls, has come round to waiting again.
+    /// </summary>
+    public Task WhenTimerPendingAsync()
+    {
+        lock (_lock)
+        {
+            return _timers.Any(t => t.DueAt is not null) ? Task.CompletedTask : _scheduled.Task;
+        }
     }
 
     /// <summary>Moves the clock forward, firing every timer that falls due on the way, in order.</summary>
@@ -86,6 +99,11 @@ public sealed class ManualTimeProvider : TimeProvider
                 DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + (dueTime < TimeSpan.Zero ? TimeSpan.Zero : dueTime);
                 Period = period == Timeout.InfiniteTimeSpan ? null : period;
                 owner._timers.Add(this);
+                if (DueAt is not null)
+                {
+                    owner._scheduled.TrySetResult();
+                    owner._scheduled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
             }
 
             return true;

@@ -96,13 +96,13 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
 
         // Act: a third waits; both in flight fail.
         var third = onA.TryBeginAttemptAsync(Attacker).AsTask();
-        await AdvanceWhileAsync(() => !third.IsCompleted, times: 3);
+        await AdvanceWhileAsync(third, times: 3);
         var waitedWhileInFlight = !third.IsCompleted;
         await onA.EndAttemptAsync(first!, failed: true);
-        await AdvanceWhileAsync(() => !third.IsCompleted, times: 3);
+        await AdvanceWhileAsync(third, times: 3);
         var waitedAfterOneFailure = !third.IsCompleted;
         Assert.True(await onB.EndAttemptAsync(second!, failed: true));
-        await AdvanceWhileAsync(() => !third.IsCompleted, times: 500);
+        await AdvanceWhileAsync(third, times: 500);
 
         // Assert: it waited for both, then was refused unread.
         Assert.True(waitedWhileInFlight);
@@ -119,10 +119,10 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
 
         // Node A never ends its attempt; B's waits until the attempt's deadline has passed.
         var waiting = onB.TryBeginAttemptAsync(Attacker).AsTask();
-        await AdvanceWhileAsync(() => !waiting.IsCompleted, times: 3);
+        await AdvanceWhileAsync(waiting, times: 3);
         Assert.False(waiting.IsCompleted);
         _time.Advance(new SecureHubOptions().AuthenticationTimeout);
-        await AdvanceWhileAsync(() => !waiting.IsCompleted, times: 500);
+        await AdvanceWhileAsync(waiting, times: 500);
 
         Assert.NotNull(await waiting.WaitAsync(Timeout));
     }
@@ -265,17 +265,21 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     private RedisGroupRoster Roster(RedisConnection connection, RedisNode node) => new(connection, _keys, node);
 
     /// <summary>
-    /// Moves the clock one poll interval at a time while <paramref name="condition"/> holds, at most
-    /// <paramref name="times"/> times, giving the poll a round trip to Redis between moves.
+    /// Moves the clock one poll interval at a time while <paramref name="attempt"/> waits, at most
+    /// <paramref name="times"/> times. Before each move the attempt's poll must have made its round trip to Redis and
+    /// be waiting on the clock again: its next delay's timer is the signal, not a pause.
     /// </summary>
-    private async Task AdvanceWhileAsync(Func<bool> condition, int times)
+    private async Task AdvanceWhileAsync(Task attempt, int times)
     {
-        for (var i = 0; i < times && condition(); i++)
+        for (var i = 0; i < times && !attempt.IsCompleted; i++)
         {
-            _time.Advance(RedisAuthenticationFailureLimiter.WaitInterval);
+            await Task.WhenAny(_time.WhenTimerPendingAsync(), attempt).WaitAsync(Timeout);
+            if (attempt.IsCompleted)
+            {
+                return;
+            }
 
-            // A poll is a round trip to a real Redis: let it land before moving the clock again.
-            await Task.Delay(TimeSpan.FromMilliseconds(10));
+            _time.Advance(RedisAuthenticationFailureLimiter.WaitInterval);
         }
     }
 }
