@@ -12,6 +12,12 @@ internal static class AuthEndpointTracing
 {
     public static async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
+        // The name is built from the route: not for a request nobody traces.
+        if (!SecureHubTracing.Source.HasListeners())
+        {
+            return await next(invocation);
+        }
+
         var context = invocation.HttpContext;
         using var activity = SecureHubTracing.Source.StartActivity(ActivityName(context), ActivityKind.Internal);
         if (activity is null)
