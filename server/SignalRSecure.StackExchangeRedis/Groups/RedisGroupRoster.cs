@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.StackExchangeRedis.Hosting;
 using StackExchange.Redis;
@@ -13,7 +14,9 @@ namespace SignalRSecure.StackExchangeRedis.Groups;
 /// <remarks>
 /// A connection's entries are removed by its own node when it closes; a node that stops (crash, <c>kill -9</c>)
 /// leaves them behind until another node sweeps them once its heartbeat has expired (<see cref="NodeHeartbeat"/>),
-/// which is what <see cref="RemoveNodeConnectionAsync"/> is for. Every call throws when Redis is unreachable.
+/// which is what <see cref="RemoveNodeConnectionAsync"/> is for. A connection joins only through its own node, so the
+/// node knows which of its connections ever tried to join: closing one that never did costs no round trip. Every call
+/// throws when Redis is unreachable.
 /// </remarks>
 internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, RedisNode node) : IGroupRoster
 {
@@ -59,8 +62,13 @@ internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, Re
         return result
         """;
 
+    // The connections of this node that tried to join a group, marked before the script runs: a join whose answer was
+    // lost may still have been written.
+    private readonly ConcurrentDictionary<string, byte> _joiners = new(StringComparer.Ordinal);
+
     public async ValueTask<IGroupRoster.JoinResult> TryJoinAsync(string connectionId, string user, string group, int maximumGroups, CancellationToken cancellationToken = default)
     {
+        _joiners.TryAdd(connectionId, 0);
         var database = await redis.GetDatabaseAsync(cancellationToken);
         var result = (long)await database.ScriptEvaluateAsync(
             JoinScript,
@@ -99,7 +107,7 @@ internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, Re
     }
 
     public async ValueTask<IReadOnlyList<string>> RemoveConnectionAsync(string connectionId, CancellationToken cancellationToken = default) =>
-        (await RemoveAsync(connectionId, node.Id, cancellationToken)).GroupsLeft;
+        _joiners.TryRemove(connectionId, out _) ? (await RemoveAsync(connectionId, node.Id, cancellationToken)).GroupsLeft : [];
 
     /// <summary>The connections a node left in the roster; for sweeping a stopped node.</summary>
     public async Task<IReadOnlyList<string>> NodeConnectionsAsync(string nodeId, CancellationToken cancellationToken = default)
