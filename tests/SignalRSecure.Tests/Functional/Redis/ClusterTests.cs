@@ -40,6 +40,28 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
     }
 
     [Fact]
+    public async Task Authenticate_OnRedis_TakesTwoScriptRoundTrips()
+    {
+        // Arrange: heartbeats far apart, so that only the Authenticate runs scripts; a first connection has subscribed
+        // the node to what every later one shares.
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Redis:NodeTimeout"] = "00:05:00" };
+        await using var node = await StartNodeAsync(RedisFixture.UniquePrefix(), settings);
+        await using var first = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+        Assert.Null((await first.CallAsync(nameof(IChatHub.Authenticate), await node.GetTicketAsync(SecureServer.Bob))).Error);
+        var ticket = await node.GetTicketAsync(SecureServer.Alice);
+        await using var socket = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+        var before = await redis.Server.ScriptCallsAsync();
+
+        // Act
+        var (_, error) = await socket.CallAsync(nameof(IChatHub.Authenticate), ticket);
+        var after = await redis.Server.ScriptCallsAsync();
+
+        // Assert: one for the lockout and the ticket together, one for the user's connection count.
+        Assert.Null(error);
+        Assert.Equal(2, after - before);
+    }
+
+    [Fact]
     public async Task Ticket_FiftyRedemptionsOverThreeNodes_ExactlyOneWins()
     {
         // Arrange
