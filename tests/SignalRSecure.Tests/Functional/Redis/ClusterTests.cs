@@ -481,6 +481,42 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Contains("1 of its connections", swept.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Presence_ConnectionClosedWhileRedisRefusesScripts_LeavesOnceRedisAnswersAgain()
+    {
+        // Arrange: a node timeout of 3 s (the heartbeat ticks every 0.5 s); alice on A and bob on B in "general".
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Redis:NodeTimeout"] = "00:00:03" };
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix, settings);
+        await using var nodeB = await StartNodeAsync(prefix, settings);
+        var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+        await CallOkAsync(alice, nameof(IChatHub.JoinGroup), "general");
+        await CallOkAsync(bob, nameof(IChatHub.JoinGroup), "general");
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration);
+        var database = admin.GetDatabase();
+
+        // Act: Redis refuses every script (its data intact, unlike a restart) while alice's connection closes, so that
+        // node A cannot remove her from the roster.
+        await database.ExecuteAsync("ACL", "SETUSER", "default", "-@scripting");
+        try
+        {
+            await alice.DisposeAsync();
+            await nodeA.Logs.WaitForAsync(record => record.EventId.Name == "DisconnectCleanupFailed", Timeout);
+        }
+        finally
+        {
+            await database.ExecuteAsync("ACL", "SETUSER", "default", "+@all");
+        }
+
+        var left = await NextPresenceAsync(bob, nameof(IChatClient.UserLeft), SecureServer.Alice.Name);
+        var members = await MembersAsync(bob, "general");
+
+        // Assert: node A's heartbeat removed her once Redis answered, and announced it.
+        Assert.Equal(new GroupPresence("general", SecureServer.Alice.Name), left);
+        Assert.Equal(["bob"], members);
+    }
+
     private static async Task<string> IssueAsync(AuthClient issuer, params string[] groups)
     {
         using var response = await issuer.IssueTicketAsync(new IssueTicketRequest("dave", groups, ClientIp: "127.0.0.1"));
