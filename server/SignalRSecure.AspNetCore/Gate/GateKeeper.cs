@@ -18,6 +18,7 @@ internal sealed class GateKeeper(
     IOptions<SecureHubOptions> options,
     TimeProvider time,
     TicketService tickets,
+    ITicketRedeemer redeemer,
     IAuthenticationFailureLimiter failures,
     IUserConnectionRegistry registry,
     UserBudgets budgets,
@@ -276,71 +277,37 @@ internal sealed class GateKeeper(
     /// </summary>
     private async Task<StoredTicket> RedeemOrCloseAsync(ConnectionGate gate, string? ticket, string? expectedUser)
     {
-        AuthenticationAttempt? attempt;
+        var hash = SecretToken.IsWellFormed(ticket) ? SecretToken.Hash(ticket!) : null;
+        GuardedRedemption redemption;
         try
         {
-            attempt = await failures.TryBeginAttemptAsync(gate.RemoteIp, gate.ConnectionAborted);
-        }
-        catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
-        {
-            // A shared lockout that cannot be read fails closed: the ticket stays unread, and the close is retryable.
-            metrics.AuthenticationFailed(StoreFailedReason);
-            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
-            gate.CloseAfterReply(CloseReasons.Unavailable);
-            throw new HubException(HubErrors.Unavailable);
-        }
-
-        if (attempt is null)
-        {
-            throw Refuse(gate, LockedOutReason, lockedOut: false);
-        }
-
-        StoredTicket? stored = null;
-        TicketRejection? rejection;
-        try
-        {
-            var redemption = await tickets.RedeemAsync(ticket, gate.ClientIp, gate.Origin, gate.UserAgentHash, gate.ConnectionAborted);
-            stored = redemption.Ticket;
-            rejection = stored is null ? redemption.Rejection
-                : expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser
-                : null;
+            redemption = await redeemer.RedeemAsync(gate.RemoteIp, hash, Check, gate.ConnectionAborted);
         }
         catch (Exception ex) when (!gate.ConnectionAborted.IsCancellationRequested)
         {
             // A failing shared store must not leave the connection half-authenticated, nor leak the store's error. The
             // ticket was not found used, so it is not the client's fault: no lockout strike, and a retryable close.
-            await EndAttemptAsync(gate, attempt, failed: false);
             metrics.AuthenticationFailed(StoreFailedReason);
             GateLog.TicketStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
             gate.CloseAfterReply(CloseReasons.Unavailable);
             throw new HubException(HubErrors.Unavailable);
         }
-        catch
+
+        if (redemption.LockoutFailure is { } failure)
         {
-            // The connection went away mid-redemption: nothing was decided, so nothing counts.
-            await EndAttemptAsync(gate, attempt, failed: false);
-            throw;
+            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, failure);
         }
 
-        var lockedOut = await EndAttemptAsync(gate, attempt, failed: rejection is not null);
-        return rejection is { } refused ? throw Refuse(gate, refused.ToString(), lockedOut) : stored!;
-    }
+        return redemption switch
+        {
+            { AddressLockedOut: true } => throw Refuse(gate, LockedOutReason, lockedOut: false),
+            { Rejection: { } rejection } => throw Refuse(gate, rejection.ToString(), redemption.LockedOut),
+            _ => redemption.Ticket!,
+        };
 
-    /// <summary>
-    /// Ends an attempt, whatever the connection does meanwhile. A shared lockout that fails here is logged and passed
-    /// over: the ticket is decided already, and the attempt's place in flight lapses by itself in a shared store.
-    /// </summary>
-    private async ValueTask<bool> EndAttemptAsync(ConnectionGate gate, AuthenticationAttempt attempt, bool failed)
-    {
-        try
-        {
-            return await failures.EndAttemptAsync(attempt, failed, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            GateLog.LockoutStoreFailed(logger, gate.ConnectionId, gate.RemoteIp, ex);
-            return false;
-        }
+        TicketRejection? Check(StoredTicket stored) =>
+            tickets.Check(stored, gate.ClientIp, gate.Origin, gate.UserAgentHash)
+            ?? (expectedUser is not null && !string.Equals(stored.User, expectedUser, StringComparison.Ordinal) ? TicketRejection.WrongUser : null);
     }
 
     /// <summary>Counts a malformed Authenticate against the address, then reports it.</summary>

@@ -77,6 +77,7 @@ public static class SignalRSecureServiceCollectionExtensions
         services.TryAddSingleton<ISharedUserLimits, NodeUserLimits>();
         services.AddSingleton<UserBudgets>();
         services.AddSingleton<TicketService>();
+        services.TryAddSingleton<ITicketRedeemer, TicketRedeemer>();
         services.TryAddSingleton<ILoginThrottle, LoginThrottle>();
         services.AddSingleton<PasswordVerificationBudget>();
         services.AddSingleton<GateKeeper>();

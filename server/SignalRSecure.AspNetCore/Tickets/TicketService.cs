@@ -70,31 +70,38 @@ internal sealed class TicketService(ITicketStore store, IOptions<TicketOptions> 
         }
 
         var stored = await store.TryRedeemAsync(SecretToken.Hash(ticket!), cancellationToken);
-        if (stored is null)
-        {
-            return new(null, TicketRejection.Unknown);
-        }
+        return stored is null ? new(null, TicketRejection.Unknown)
+            : Check(stored, clientIp, origin, userAgentHash) is { } rejection ? new(null, rejection)
+            : new(stored, default);
+    }
 
+    /// <summary>
+    /// Checks a ticket taken out of the store against its expiry and its bindings to a connection from
+    /// <paramref name="clientIp"/> and <paramref name="origin"/> whose <c>User-Agent</c> hashes to
+    /// <paramref name="userAgentHash"/>; null when it holds.
+    /// </summary>
+    public TicketRejection? Check(StoredTicket stored, string? clientIp, string? origin, string userAgentHash)
+    {
         if (time.GetUtcNow() >= stored.ExpiresAt)
         {
-            return new(null, TicketRejection.Expired);
+            return TicketRejection.Expired;
         }
 
         if (stored.ClientIp is not null && !string.Equals(stored.ClientIp, clientIp, StringComparison.Ordinal))
         {
-            return new(null, TicketRejection.WrongIp);
+            return TicketRejection.WrongIp;
         }
 
         if (stored.Origin is not null && !string.Equals(stored.Origin, origin, StringComparison.Ordinal))
         {
-            return new(null, TicketRejection.WrongOrigin);
+            return TicketRejection.WrongOrigin;
         }
 
         if (stored.UserAgentHash is not null && !string.Equals(stored.UserAgentHash, userAgentHash, StringComparison.Ordinal))
         {
-            return new(null, TicketRejection.WrongUserAgent);
+            return TicketRejection.WrongUserAgent;
         }
 
-        return new(stored, default);
+        return null;
     }
 }

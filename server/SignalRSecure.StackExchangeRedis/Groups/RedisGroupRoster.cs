@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using SignalRSecure.AspNetCore.Groups;
 using SignalRSecure.StackExchangeRedis.Hosting;
 using StackExchange.Redis;
@@ -13,7 +14,10 @@ namespace SignalRSecure.StackExchangeRedis.Groups;
 /// <remarks>
 /// A connection's entries are removed by its own node when it closes; a node that stops (crash, <c>kill -9</c>)
 /// leaves them behind until another node sweeps them once its heartbeat has expired (<see cref="NodeHeartbeat"/>),
-/// which is what <see cref="RemoveNodeConnectionAsync"/> is for. Every call throws when Redis is unreachable.
+/// which is what <see cref="RemoveNodeConnectionAsync"/> is for; a removal that fails (Redis unreachable as the connection
+/// closes) is remembered and retried by the node's heartbeat (<see cref="TakeFailedRemovals"/>). A connection joins only
+/// through its own node, so the node knows which of its connections ever tried to join: closing one that never did costs
+/// no round trip. Every call throws when Redis is unreachable.
 /// </remarks>
 internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, RedisNode node) : IGroupRoster
 {
@@ -59,8 +63,16 @@ internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, Re
         return result
         """;
 
+    // The connections of this node that tried to join a group, marked before the script runs: a join whose answer was
+    // lost may still have been written.
+    private readonly ConcurrentDictionary<string, byte> _joiners = new(StringComparer.Ordinal);
+
+    // This node's closed connections whose removal failed, for the heartbeat to retry.
+    private readonly ConcurrentDictionary<string, byte> _failedRemovals = new(StringComparer.Ordinal);
+
     public async ValueTask<IGroupRoster.JoinResult> TryJoinAsync(string connectionId, string user, string group, int maximumGroups, CancellationToken cancellationToken = default)
     {
+        _joiners.TryAdd(connectionId, 0);
         var database = await redis.GetDatabaseAsync(cancellationToken);
         var result = (long)await database.ScriptEvaluateAsync(
             JoinScript,
@@ -98,8 +110,44 @@ internal sealed class RedisGroupRoster(RedisConnection redis, RedisKeys keys, Re
         return [.. users.Select(user => (string)user!).Order(StringComparer.Ordinal)];
     }
 
-    public async ValueTask<IReadOnlyList<string>> RemoveConnectionAsync(string connectionId, CancellationToken cancellationToken = default) =>
-        (await RemoveAsync(connectionId, node.Id, cancellationToken)).GroupsLeft;
+    public async ValueTask<IReadOnlyList<string>> RemoveConnectionAsync(string connectionId, CancellationToken cancellationToken = default)
+    {
+        if (!_joiners.TryRemove(connectionId, out _))
+        {
+            return [];
+        }
+
+        try
+        {
+            return (await RemoveAsync(connectionId, node.Id, cancellationToken)).GroupsLeft;
+        }
+        catch
+        {
+            _failedRemovals.TryAdd(connectionId, 0);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// This node's closed connections whose removal failed since the last call; the caller retries each with
+    /// <see cref="RemoveNodeConnectionAsync"/> and hands back those that fail again (<see cref="RemovalFailed"/>).
+    /// </summary>
+    public IReadOnlyList<string> TakeFailedRemovals()
+    {
+        var taken = new List<string>();
+        foreach (var connectionId in _failedRemovals.Keys)
+        {
+            if (_failedRemovals.TryRemove(connectionId, out _))
+            {
+                taken.Add(connectionId);
+            }
+        }
+
+        return taken;
+    }
+
+    /// <summary>Remembers a closed connection whose removal failed again, for the next retry.</summary>
+    public void RemovalFailed(string connectionId) => _failedRemovals.TryAdd(connectionId, 0);
 
     /// <summary>The connections a node left in the roster; for sweeping a stopped node.</summary>
     public async Task<IReadOnlyList<string>> NodeConnectionsAsync(string nodeId, CancellationToken cancellationToken = default)

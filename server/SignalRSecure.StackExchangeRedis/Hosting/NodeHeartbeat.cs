@@ -15,7 +15,8 @@ namespace SignalRSecure.StackExchangeRedis.Hosting;
 /// and, holding a lock key so that one node does it, removes their connections from the group roster (the
 /// <see cref="IGroupDepartureObserver"/>s announce the departures, through the hub context and so the backplane, to
 /// every node) and their per-user connection counts. A node that stops is out of presence between 5/6 of NodeTimeout and
-/// NodeTimeout after its last heartbeat, so within NodeTimeout of stopping.
+/// NodeTimeout after its last heartbeat, so within NodeTimeout of stopping. On the same tick it retries removing this
+/// node's own connections that closed while Redis was unreachable, and announces those departures the same way.
 /// </summary>
 /// <remarks>
 /// A node that was only cut off from Redis for longer than the timeout finds its heartbeat gone when it writes the next
@@ -75,6 +76,7 @@ internal sealed class NodeHeartbeat(
                 }
 
                 await SweepAsync(stoppingToken);
+                await RetryFailedRemovalsAsync(stoppingToken);
                 await userLimits.ResyncAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -136,28 +138,56 @@ internal sealed class NodeHeartbeat(
         var connections = await roster.NodeConnectionsAsync(stopped, cancellationToken);
         foreach (var connection in connections)
         {
-            var (user, groupsLeft) = await roster.RemoveNodeConnectionAsync(stopped, connection, cancellationToken);
-            if (user.Length == 0)
-            {
-                continue;
-            }
-
-            foreach (var observer in _observers)
-            {
-                try
-                {
-                    await observer.OnConnectionRemovedAsync(connection, user, groupsLeft, cancellationToken);
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    RedisLog.DepartureNotAnnounced(logger, connection, ex);
-                }
-            }
+            await RemoveAndAnnounceAsync(stopped, connection, cancellationToken);
         }
 
         await database.KeyDeleteAsync(keys.NodeUserConnections(stopped)).WaitAsync(cancellationToken);
         await database.KeyDeleteAsync(keys.NodeConnections(stopped)).WaitAsync(cancellationToken);
         await database.SetRemoveAsync(keys.Nodes, stopped).WaitAsync(cancellationToken);
         RedisLog.NodeSwept(logger, stopped, connections.Count);
+    }
+
+    private async Task RetryFailedRemovalsAsync(CancellationToken cancellationToken)
+    {
+        var failed = roster.TakeFailedRemovals();
+        for (var i = 0; i < failed.Count; i++)
+        {
+            try
+            {
+                await RemoveAndAnnounceAsync(node.Id, failed[i], cancellationToken);
+            }
+            catch
+            {
+                // Still unreachable: this one and the rest wait for the next tick.
+                foreach (var connection in failed.Skip(i))
+                {
+                    roster.RemovalFailed(connection);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Removes a connection its node could not remove, and has the observers announce the groups it left.</summary>
+    private async Task RemoveAndAnnounceAsync(string nodeId, string connection, CancellationToken cancellationToken)
+    {
+        var (user, groupsLeft) = await roster.RemoveNodeConnectionAsync(nodeId, connection, cancellationToken);
+        if (user.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                await observer.OnConnectionRemovedAsync(connection, user, groupsLeft, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                RedisLog.DepartureNotAnnounced(logger, connection, ex);
+            }
+        }
     }
 }

@@ -60,6 +60,12 @@ public static class SignalRSecureRedisBuilderExtensions
         services.Replace(ServiceDescriptor.Singleton<IUserConnectionRegistry, RedisUserConnectionRegistry>());
         services.Replace(ServiceDescriptor.Singleton<IAuthenticationFailureLimiter, RedisAuthenticationFailureLimiter>());
         services.Replace(ServiceDescriptor.Singleton<ILoginThrottle, RedisLoginThrottle>());
+
+        // One script for the lockout and the ticket, as long as both are the Redis ones (an app may still replace either).
+        services.Replace(ServiceDescriptor.Singleton<ITicketRedeemer>(provider =>
+            provider.GetRequiredService<ITicketStore>() is RedisTicketStore && provider.GetRequiredService<IAuthenticationFailureLimiter>() is RedisAuthenticationFailureLimiter lockout
+                ? ActivatorUtilities.CreateInstance<RedisTicketRedeemer>(provider, lockout)
+                : ActivatorUtilities.CreateInstance<TicketRedeemer>(provider)));
         services.TryAddSingleton<RedisUserLimits>();
         services.Replace(ServiceDescriptor.Singleton<ISharedUserLimits>(provider => provider.GetRequiredService<RedisUserLimits>()));
         services.TryAddSingleton<RedisGroupRoster>();

@@ -27,8 +27,9 @@ internal sealed class RedisAuthenticationFailureLimiter(
     public static readonly TimeSpan WaitInterval = TimeSpan.FromMilliseconds(20);
 
     // Reads and refreshes the window (as AuthenticationFailureLimiter.Refresh does), counts the attempts in flight and
-    // drops the lapsed ones; fail() counts one failure and returns 1 when it starts a lockout.
-    private const string Prelude = """
+    // drops the lapsed ones; fail() counts one failure and returns 1 when it starts a lockout. KEYS[1] is the address's
+    // hash; ARGV[1..5] are set by EvaluateAsync.
+    internal const string Prelude = """
         local key = KEYS[1]
         local now = tonumber(ARGV[1])
         local threshold = tonumber(ARGV[2])
@@ -118,7 +119,7 @@ internal sealed class RedisAuthenticationFailureLimiter(
         while (true)
         {
             var deadline = Now() + (long)hub.Value.AuthenticationTimeout.TotalMilliseconds;
-            var outcome = (long)await EvaluateAsync(BeginScript, address, cancellationToken, attempt.Id, deadline);
+            var outcome = (long)await EvaluateAsync(BeginScript, address, [], cancellationToken, attempt.Id, deadline);
             if (outcome != 0)
             {
                 return outcome > 0 ? attempt : null;
@@ -129,12 +130,17 @@ internal sealed class RedisAuthenticationFailureLimiter(
     }
 
     public async ValueTask<bool> EndAttemptAsync(AuthenticationAttempt attempt, bool failed, CancellationToken cancellationToken = default) =>
-        (long)await EvaluateAsync(EndScript, attempt.Address, cancellationToken, attempt.Id, failed ? 1 : 0) == 1;
+        (long)await EvaluateAsync(EndScript, attempt.Address, [], cancellationToken, attempt.Id, failed ? 1 : 0) == 1;
 
     public async ValueTask<bool> RecordFailureAsync(IPAddress? address, CancellationToken cancellationToken = default) =>
-        (long)await EvaluateAsync(RecordScript, address, cancellationToken) == 1;
+        (long)await EvaluateAsync(RecordScript, address, [], cancellationToken) == 1;
 
-    private async Task<RedisResult> EvaluateAsync(string script, IPAddress? address, CancellationToken cancellationToken, params RedisValue[] extra)
+    /// <summary>
+    /// Runs <paramref name="script"/> (which starts with <see cref="Prelude"/>) on the hash of <paramref name="address"/>
+    /// (KEYS[1]) and <paramref name="otherKeys"/>, with the lockout's settings as ARGV[1..5] and <paramref name="extra"/> after them.
+    /// </summary>
+    internal async Task<RedisResult> EvaluateAsync(
+        string script, IPAddress? address, RedisKey[] otherKeys, CancellationToken cancellationToken, params RedisValue[] extra)
     {
         var options = protection.Value;
         var longest = options.AuthenticationLockout > options.AuthenticationFailureWindow ? options.AuthenticationLockout : options.AuthenticationFailureWindow;
@@ -150,7 +156,7 @@ internal sealed class RedisAuthenticationFailureLimiter(
             .. extra,
         ];
         var database = await redis.GetDatabaseAsync(cancellationToken);
-        return await database.ScriptEvaluateAsync(script, [Key(address)], arguments).WaitAsync(cancellationToken);
+        return await database.ScriptEvaluateAsync(script, [Key(address), .. otherKeys], arguments).WaitAsync(cancellationToken);
     }
 
     private RedisKey Key(IPAddress? address) => keys.AuthenticationFailures(ClientAddress.PartitionKey(address).ToString());

@@ -56,6 +56,15 @@ internal sealed class RedisTicketStore(RedisConnection redis, RedisKeys keys, Ti
             return null;
         }
 
+        return Taken(database, keys, hash, value);
+    }
+
+    /// <summary>
+    /// The ticket in <paramref name="value"/>, just removed from the key of <paramref name="hash"/> (by
+    /// <see cref="TryRedeemAsync"/> or by a script), minus its entry in the user's index.
+    /// </summary>
+    internal static StoredTicket? Taken(IDatabase database, RedisKeys keys, string hash, RedisValue value)
+    {
         var ticket = JsonSerializer.Deserialize<StoredTicket>((byte[])value!, Json);
         if (ticket is not null)
         {

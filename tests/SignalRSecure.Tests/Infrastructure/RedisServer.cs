@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using StackExchange.Redis;
 
 namespace SignalRSecure.Tests.Infrastructure;
 
@@ -73,6 +75,18 @@ public sealed class RedisServer : IAsyncDisposable
         {
             throw new InvalidOperationException($"redis-server did not answer on port {Port}.");
         }
+    }
+
+    /// <summary>How many scripts (EVAL and EVALSHA, each one round trip) the server has run since it started.</summary>
+    public async Task<long> ScriptCallsAsync()
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        var sections = await connection.GetServer(connection.GetEndPoints()[0]).InfoAsync("commandstats");
+
+        // Lines such as "cmdstat_evalsha" => "calls=12,usec=340,...".
+        return sections.SelectMany(section => section)
+            .Where(entry => entry.Key is "cmdstat_eval" or "cmdstat_evalsha")
+            .Sum(entry => long.Parse(entry.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
     }
 
     /// <summary>Kills the server at once, as a crash would (no shutdown, no save).</summary>

@@ -39,7 +39,7 @@ internal sealed class GateTestbed : IDisposable
         Budgets = new UserBudgets(protectionOptions, hubOptions, Time);
         _admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
-            hubOptions, Time, Tickets, Failures, Registry, Budgets, observers,
+            hubOptions, Time, Tickets, new TicketRedeemer(Failures, Store), Failures, Registry, Budgets, observers,
             new SecureHubMetrics(MeterFactory), protectionOptions, _loggers.CreateLogger<GateKeeper>());
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.AspNetCore.Gate;
@@ -29,6 +30,7 @@ public sealed class ScaleOutRegistrationTests
 
         Assert.IsType<RedisHubLifetimeManager<ChatHub>>(gated.Inner);
         Assert.IsType<RedisTicketStore>(app.Services.GetRequiredService<ITicketStore>());
+        Assert.IsType<RedisTicketRedeemer>(app.Services.GetRequiredService<ITicketRedeemer>());
         Assert.IsType<RedisSessionStore>(app.Services.GetRequiredService<ISessionStore>());
         Assert.IsType<RedisUserConnectionRegistry>(app.Services.GetRequiredService<IUserConnectionRegistry>());
         Assert.Equal("cluster-a:", app.Services.GetRequiredService<IOptions<RedisOptions>>().Value.Configuration.ChannelPrefix.ToString());
@@ -43,6 +45,20 @@ public sealed class ScaleOutRegistrationTests
 
         Assert.IsType<DefaultHubLifetimeManager<ChatHub>>(gated.Inner);
         Assert.IsType<InMemoryTicketStore>(app.Services.GetRequiredService<ITicketStore>());
+        Assert.IsType<TicketRedeemer>(app.Services.GetRequiredService<ITicketRedeemer>());
+    }
+
+    [Fact]
+    public async Task AddSignalRSecureRedis_WithAnAppsOwnTicketStore_RedeemsThroughThatStore()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddSecureHub<ChatHub>().AddSignalRSecureRedis("127.0.0.1:1");
+        services.Replace(ServiceDescriptor.Singleton<ITicketStore, InMemoryTicketStore>());
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<TicketRedeemer>(provider.GetRequiredService<ITicketRedeemer>());
     }
 
     [Fact]

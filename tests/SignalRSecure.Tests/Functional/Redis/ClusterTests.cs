@@ -40,6 +40,28 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
     }
 
     [Fact]
+    public async Task Authenticate_OnRedis_TakesTwoScriptRoundTrips()
+    {
+        // Arrange: heartbeats far apart, so that only the Authenticate runs scripts; a first connection has subscribed
+        // the node to what every later one shares.
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Redis:NodeTimeout"] = "00:05:00" };
+        await using var node = await StartNodeAsync(RedisFixture.UniquePrefix(), settings);
+        await using var first = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+        Assert.Null((await first.CallAsync(nameof(IChatHub.Authenticate), await node.GetTicketAsync(SecureServer.Bob))).Error);
+        var ticket = await node.GetTicketAsync(SecureServer.Alice);
+        await using var socket = await RawHubSocket.ConnectWithHandshakeAsync(node.WebSocketHubUri);
+        var before = await redis.Server.ScriptCallsAsync();
+
+        // Act
+        var (_, error) = await socket.CallAsync(nameof(IChatHub.Authenticate), ticket);
+        var after = await redis.Server.ScriptCallsAsync();
+
+        // Assert: one for the lockout and the ticket together, one for the user's connection count.
+        Assert.Null(error);
+        Assert.Equal(2, after - before);
+    }
+
+    [Fact]
     public async Task Ticket_FiftyRedemptionsOverThreeNodes_ExactlyOneWins()
     {
         // Arrange
@@ -457,6 +479,42 @@ public sealed class ClusterTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.True(elapsed < nodeTimeout * 2, $"UserLeft {elapsed.TotalMilliseconds:F0} ms after the heartbeat stopped");
         var swept = await nodeB.Logs.WaitForAsync(record => record.EventId.Name == "NodeSwept", Timeout);
         Assert.Contains("1 of its connections", swept.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Presence_ConnectionClosedWhileRedisRefusesScripts_LeavesOnceRedisAnswersAgain()
+    {
+        // Arrange: a node timeout of 3 s (the heartbeat ticks every 0.5 s); alice on A and bob on B in "general".
+        var settings = new Dictionary<string, string?> { ["SignalRSecure:Redis:NodeTimeout"] = "00:00:03" };
+        var prefix = RedisFixture.UniquePrefix();
+        await using var nodeA = await StartNodeAsync(prefix, settings);
+        await using var nodeB = await StartNodeAsync(prefix, settings);
+        var alice = await AuthenticatedAsync(nodeA, SecureServer.Alice);
+        await using var bob = await AuthenticatedAsync(nodeB, SecureServer.Bob);
+        await CallOkAsync(alice, nameof(IChatHub.JoinGroup), "general");
+        await CallOkAsync(bob, nameof(IChatHub.JoinGroup), "general");
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration);
+        var database = admin.GetDatabase();
+
+        // Act: Redis refuses every script (its data intact, unlike a restart) while alice's connection closes, so that
+        // node A cannot remove her from the roster.
+        await database.ExecuteAsync("ACL", "SETUSER", "default", "-@scripting");
+        try
+        {
+            await alice.DisposeAsync();
+            await nodeA.Logs.WaitForAsync(record => record.EventId.Name == "DisconnectCleanupFailed", Timeout);
+        }
+        finally
+        {
+            await database.ExecuteAsync("ACL", "SETUSER", "default", "+@all");
+        }
+
+        var left = await NextPresenceAsync(bob, nameof(IChatClient.UserLeft), SecureServer.Alice.Name);
+        var members = await MembersAsync(bob, "general");
+
+        // Assert: node A's heartbeat removed her once Redis answered, and announced it.
+        Assert.Equal(new GroupPresence("general", SecureServer.Alice.Name), left);
+        Assert.Equal(["bob"], members);
     }
 
     private static async Task<string> IssueAsync(AuthClient issuer, params string[] groups)

@@ -247,6 +247,25 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
         Assert.Empty(await onA.NodeConnectionsAsync(nodeA.Id));
     }
 
+    [Fact]
+    public async Task Roster_ConnectionThatNeverJoined_ClosesWithoutARoundTrip()
+    {
+        var node = new RedisNode();
+        var roster = Roster(_nodeA, node);
+        await roster.TryJoinAsync("joined", "alice", "general", maximumGroups: 2);
+        var before = await redis.Server.ScriptCallsAsync();
+
+        var leftByIdle = await roster.RemoveConnectionAsync("never-joined");
+        var afterIdle = await redis.Server.ScriptCallsAsync();
+        var leftByJoined = await roster.RemoveConnectionAsync("joined");
+        var afterJoined = await redis.Server.ScriptCallsAsync();
+
+        Assert.Empty(leftByIdle);
+        Assert.Equal(before, afterIdle);
+        Assert.Equal(["general"], leftByJoined);
+        Assert.Equal(1, afterJoined - afterIdle);
+    }
+
     /// <summary>Lists nodes as live, as their heartbeats do.</summary>
     private async Task ListAsync(params RedisNode[] nodes)
     {
