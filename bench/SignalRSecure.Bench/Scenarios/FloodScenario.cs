@@ -63,10 +63,15 @@ internal static class FloodScenario
             var scheduleEnd = Stopwatch.GetTimestamp() + EchoScenario.Ticks(baseline + deadline + deadline + TimeSpan.FromSeconds(30));
             var sending = scheduler.RunAsync(Stopwatch.GetTimestamp(), scheduleEnd);
             await Task.Delay(1000);
+            var countersBaseline = await probe.CountersAsync();
+            var baselineStart = Stopwatch.GetTimestamp();
             baselineRecorder.Start();
             await Task.Delay(baseline);
             baselineRecorder.Stop();
 
+            var countersBefore = await probe.CountersAsync();
+            var victimsAlone = countersBaseline is null || countersBefore is null ? null : countersBefore.Minus(countersBaseline);
+            var victimsSeconds = (Stopwatch.GetTimestamp() - baselineStart) / (double)Stopwatch.Frequency;
             duringRecorder.Start();
             var floodStart = Stopwatch.GetTimestamp();
             using var attacker = FloodClient.Start(target.BaseAddress, floodCount, deadline + TimeSpan.FromSeconds(10));
@@ -90,6 +95,8 @@ internal static class FloodScenario
             }
 
             duringRecorder.Stop();
+            var countersDuring = countersBefore is null ? null : (await probe.CountersAsync())?.Minus(countersBefore);
+            var duringSeconds = (Stopwatch.GetTimestamp() - floodStart) / (double)Stopwatch.Frequency;
             while ((line = await attacker.StandardOutput.ReadLineAsync()) is not null and not "done")
             {
                 var parts = line.Split(' ');
@@ -139,7 +146,12 @@ internal static class FloodScenario
             return new Flood(round, floodCount, open, refused, deadline, closedInTime, maxLateness, lateness.Percentile(99) / 1e6,
                 (allOpen - (open > 0 ? firstOpenedAt : floodStart)) / (double)Stopwatch.Frequency,
                 Percentiles.Of(baselineRecorder.Latency), Percentiles.Of(duringRecorder.Latency), Percentiles.Of(quietRecorder.Latency),
-                baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve);
+                baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve)
+            {
+                DuringRuntime = countersDuring,
+                FloodAllocatedBytes = countersDuring is null || victimsAlone is null ? null
+                    : countersDuring.AllocatedBytes - (victimsAlone.AllocatedBytes / victimsSeconds * duringSeconds),
+            };
         }
         finally
         {
