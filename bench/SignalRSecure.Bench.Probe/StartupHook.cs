@@ -64,6 +64,6 @@ internal static class StartupHook
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
         return FormattableString.Invariant(
-            $"{{\"heapBytes\":{GC.GetTotalMemory(false)},\"committedBytes\":{info.TotalCommittedBytes},\"serverGc\":{(GCSettings.IsServerGC ? "true" : "false")},\"processorCount\":{Environment.ProcessorCount}}}");
+            $"{{\"heapBytes\":{GC.GetTotalMemory(false)},\"committedBytes\":{info.TotalCommittedBytes},\"serverGc\":{(GCSettings.IsServerGC ? "true" : "false")},\"processorCount\":{Environment.ProcessorCount},\"largeObjectBytes\":{info.GenerationInfo[3].SizeAfterBytes},\"pinnedObjectBytes\":{info.GenerationInfo[4].SizeAfterBytes}}}");
     }
 }

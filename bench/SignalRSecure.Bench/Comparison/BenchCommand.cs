@@ -147,7 +147,7 @@ internal static class BenchCommand
             var flood = await Scenarios.FloodScenario.RunAsync(target, dialer, 200, 10, connections, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), duration, round: 0);
             await output.WriteLineAsync($"opened {flood.Opened} in {flood.OpenSeconds:F2} s, closed in time {flood.ClosedInTime}, latest +{flood.MaxLatenessMs:F0} ms");
             await output.WriteLineAsync($"victims p99 us: baseline {flood.Baseline.P99:F0}, during {flood.During.P99:F0} ({flood.During.P99 / flood.Baseline.P99:F2}x), quiet {flood.Quiet.P99:F0}");
-            await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB");
+            await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB, of which pinned (Kestrel's memory pool) {flood.Before.PinnedBytes / 1048576.0:F1} -> {flood.After.PinnedBytes / 1048576.0:F1} -> {flood.Settled.PinnedBytes / 1048576.0:F1} MB");
             if (flood.DuringRuntime is { } gc)
             {
                 await output.WriteLineAsync($"during the flood: {flood.AllocatedKilobytesPerConnection:F1} KB allocated per flood connection, gen0/1/2 collections {gc.Gen0}/{gc.Gen1}/{gc.Gen2}, GC pauses {gc.PauseMs:F0} ms in all, {gc.WorkItems / (double)Math.Max(1, flood.Opened):F1} work items per flood connection, {gc.Threads} pool threads");

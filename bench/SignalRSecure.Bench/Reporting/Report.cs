@@ -266,13 +266,13 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Line("The server's runtime during the flood (from its start to the last close; counters of the runtime, which hardly depend on the machine's load, unlike the latencies they explain): " +
              "bytes allocated per flood connection (less what the victims allocate at their baseline rate over as long), collections per generation and the total time the GC paused the server.");
         Line();
-        Line("| round | opened in s | closed by deadline + 1 s | latest close after deadline | p99 close after deadline | victims p99 baseline us | during us | quiet us | victim errors | heap before / +2 s / later MB | RSS before / +2 s / later MB | KB allocated per flood connection | gen0 / gen1 / gen2 | GC pauses ms |");
-        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Line("| round | opened in s | closed by deadline + 1 s | latest close after deadline | p99 close after deadline | victims p99 baseline us | during us | quiet us | victim errors | heap before / +2 s / later MB | of which pinned (Kestrel's pool) MB | RSS before / +2 s / later MB | KB allocated per flood connection | gen0 / gen1 / gen2 | GC pauses ms |");
+        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var flood in results.Flood)
         {
             var gc = flood.DuringRuntime;
             Line($"| {flood.Round} | {flood.OpenSeconds:F2} | {flood.ClosedInTime:N0}/{flood.Opened:N0} (refused {flood.Refused}) | {flood.MaxLatenessMs:F0} ms | {flood.P99LatenessMs:F0} ms | {flood.Baseline.P99:F0} | {flood.During.P99:F0} | {flood.Quiet.P99:F0} | {flood.VictimErrors} | " +
-                 $"{flood.Before.HeapBytes / 1048576.0:F1} / {flood.After.HeapBytes / 1048576.0:F1} / {flood.Settled.HeapBytes / 1048576.0:F1} | {flood.Before.ResidentBytes / 1048576.0:F0} / {flood.After.ResidentBytes / 1048576.0:F0} / {flood.Settled.ResidentBytes / 1048576.0:F0} | " +
+                 $"{flood.Before.HeapBytes / 1048576.0:F1} / {flood.After.HeapBytes / 1048576.0:F1} / {flood.Settled.HeapBytes / 1048576.0:F1} | {flood.Before.PinnedBytes / 1048576.0:F1} / {flood.After.PinnedBytes / 1048576.0:F1} / {flood.Settled.PinnedBytes / 1048576.0:F1} | {flood.Before.ResidentBytes / 1048576.0:F0} / {flood.After.ResidentBytes / 1048576.0:F0} / {flood.Settled.ResidentBytes / 1048576.0:F0} | " +
                  (gc is null ? "| | |" : $"{flood.AllocatedKilobytesPerConnection:F1} | {gc.Gen0} / {gc.Gen1} / {gc.Gen2} | {gc.PauseMs:F0} |"));
         }
 

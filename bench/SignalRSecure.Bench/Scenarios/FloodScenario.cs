@@ -56,7 +56,7 @@ internal static class FloodScenario
 
             await Task.Delay(500);
             var heapBefore = await probe.CollectAsync();
-            var before = new MemoryPoint(victims, stats.ResidentBytes(), heapBefore.HeapBytes);
+            var before = new MemoryPoint(victims, stats.ResidentBytes(), heapBefore.HeapBytes, heapBefore.PinnedObjectBytes);
 
             // The victims' schedule covers the whole scenario; its length is bounded by the deadline.
             var scheduler = new OpenLoopScheduler(victimLinks, victims * perVictimRate);
@@ -125,12 +125,12 @@ internal static class FloodScenario
 
             await Task.Delay(2000);
             var heapAfter = await probe.CollectAsync();
-            var after = new MemoryPoint(victims, stats.ResidentBytes(), heapAfter.HeapBytes);
+            var after = new MemoryPoint(victims, stats.ResidentBytes(), heapAfter.HeapBytes, heapAfter.PinnedObjectBytes);
 
             // Kestrel's memory pool gives back the blocks a burst left behind over some seconds: look again later.
             await Task.Delay(settle);
             var heapSettled = await probe.CollectAsync();
-            var settled = new MemoryPoint(victims, stats.ResidentBytes(), heapSettled.HeapBytes);
+            var settled = new MemoryPoint(victims, stats.ResidentBytes(), heapSettled.HeapBytes, heapSettled.PinnedObjectBytes);
             var lastSlot = (int)Math.Min(timeline.Length - 1, (Stopwatch.GetTimestamp() - t0) / Bucket);
             var curve = new List<(double, double, int)>();
             for (var slot = 0; slot <= lastSlot; slot++)

@@ -35,7 +35,7 @@ internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Re
 internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures, Percentiles Authenticate) : IMeasured;
 
 /// <summary>One point of the memory curve.</summary>
-internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes);
+internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes, long PinnedBytes = 0);
 
 /// <summary>Scenario 5: memory of idle authenticated connections.</summary>
 internal sealed record IdleMemory(ServerKind Server, int Round, IReadOnlyList<MemoryPoint> Points, bool ServerGc) : IMeasured

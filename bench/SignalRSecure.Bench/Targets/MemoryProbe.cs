@@ -5,7 +5,11 @@ using System.Text.Json;
 namespace SignalRSecure.Bench.Targets;
 
 /// <summary>What a server's probe reports after a full collection.</summary>
-internal sealed record HeapReport(long HeapBytes, long CommittedBytes, bool ServerGc, int ProcessorCount);
+/// <remarks>
+/// <see cref="PinnedObjectBytes"/> is the pinned object heap, where Kestrel's memory pool keeps its blocks: what a
+/// burst of connections leaves there is the pool's, not the application's.
+/// </remarks>
+internal sealed record HeapReport(long HeapBytes, long CommittedBytes, bool ServerGc, int ProcessorCount, long LargeObjectBytes = 0, long PinnedObjectBytes = 0);
 
 /// <summary>
 /// What a .NET server's runtime did so far (no collection forced): bytes allocated, collections per generation, the
