@@ -93,7 +93,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
     {
         Line("## Targets");
         Line();
-        Line($"Each verdict is read from the {MedianInterval.Confidence:P0} bootstrap interval of the median of the per-round values ({MedianInterval.DefaultResamples:N0} resamples of the rounds, seed {MedianInterval.DefaultSeed}): " +
+        Line($"Each verdict is read from the {MedianInterval.Confidence * 100:F0}% bootstrap interval of the median of the per-round values ({MedianInterval.DefaultResamples:N0} resamples of the rounds, seed {MedianInterval.DefaultSeed}): " +
              $"**met** when the whole interval is on the good side of the goal, **missed** when it is all on the bad side, undecided otherwise or with fewer than {MedianInterval.MinimumRounds} rounds.");
         Line();
         Line("| target | median | 95% interval | worst round | rounds | goal | verdict |");
