@@ -44,11 +44,17 @@ internal static class StartupHook
                 {
                     "gc" => Measure(),
                     "jit" => FormattableString.Invariant($"{{\"compiledMethods\":{System.Runtime.JitInfo.GetCompiledMethodCount()}}}"),
+                    "counters" => Counters(),
                     _ => "{}",
                 });
             }
         }
     }
+
+    // Without a collection: what the process allocated and collected so far, to difference over a scenario. These
+    // counts hardly depend on how busy the machine is, unlike the latencies they explain.
+    private static string Counters() => FormattableString.Invariant(
+        $"{{\"allocatedBytes\":{GC.GetTotalAllocatedBytes(false)},\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"pauseMs\":{GC.GetTotalPauseDuration().TotalMilliseconds:F1},\"workItems\":{ThreadPool.CompletedWorkItemCount},\"threads\":{ThreadPool.ThreadCount}}}");
 
     private static string Measure()
     {
@@ -58,6 +64,6 @@ internal static class StartupHook
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
         return FormattableString.Invariant(
-            $"{{\"heapBytes\":{GC.GetTotalMemory(false)},\"committedBytes\":{info.TotalCommittedBytes},\"serverGc\":{(GCSettings.IsServerGC ? "true" : "false")},\"processorCount\":{Environment.ProcessorCount}}}");
+            $"{{\"heapBytes\":{GC.GetTotalMemory(false)},\"committedBytes\":{info.TotalCommittedBytes},\"serverGc\":{(GCSettings.IsServerGC ? "true" : "false")},\"processorCount\":{Environment.ProcessorCount},\"largeObjectBytes\":{info.GenerationInfo[3].SizeAfterBytes},\"pinnedObjectBytes\":{info.GenerationInfo[4].SizeAfterBytes}}}");
     }
 }

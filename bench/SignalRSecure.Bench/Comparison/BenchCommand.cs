@@ -15,10 +15,11 @@ namespace SignalRSecure.Bench.Comparison;
 /// </summary>
 internal static class BenchCommand
 {
-    private const string Usage =
-        "usage: SignalRSecure.Bench run [--quick] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack] [--server-env KEY=VALUE ...] PATHS\n" +
+    private static readonly string Usage =
+        "usage: SignalRSecure.Bench run [--quick] [--rounds N] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack] [--host SETTING,...] [--server-env KEY=VALUE ...] PATHS\n" +
         "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood] PATHS\n" +
-        "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH";
+        "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH\n" +
+        "SETTING: " + string.Join(", ", RuntimeSettings.Presets.Keys);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
@@ -54,8 +55,15 @@ internal static class BenchCommand
             Path.GetFullPath(Option("--node-server")),
             Path.Combine(results, "logs"));
         // --server-env KEY=VALUE (repeatable) reaches every server process: for profiling (DOTNET_PerfMapEnabled=1) or experiments.
-        var extra = args.Select((a, i) => (a, i)).Where(p => p.a == "--server-env" && p.i + 1 < args.Length)
-            .Select(p => args[p.i + 1].Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : string.Empty);
+        // --host NAME[,NAME] (RuntimeSettings.Presets) comes first, so that an explicit --server-env wins over it.
+        var extra = new Dictionary<string, string>(args.Contains("--host")
+            ? RuntimeSettings.OfPresets(Option("--host").Split(',', StringSplitOptions.RemoveEmptyEntries))
+            : new Dictionary<string, string>());
+        foreach (var kv in args.Select((a, i) => (a, i)).Where(p => p.a == "--server-env" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2)))
+        {
+            extra[kv[0]] = kv.Length > 1 ? kv[1] : string.Empty;
+        }
+
         var launcher = new ServerLauncher(paths, extra);
 
         if (args[0] == "hold")
@@ -72,15 +80,28 @@ internal static class BenchCommand
             : Enum.GetValues<ServerKind>();
         var scenarios = BenchScenarios.Parse(args.Contains("--scenarios") ? Option("--scenarios") : null);
         var profile = quick ? BenchProfile.Quick() : BenchProfile.Full(MachineInfo.MaxConnections());
+        if (args.Contains("--rounds"))
+        {
+            var rounds = int.Parse(Option("--rounds"), System.Globalization.CultureInfo.InvariantCulture);
+            profile = profile with { Rounds = rounds, FloodRounds = rounds };
+        }
+
         var machine = await MachineInfo.CollectAsync(paths);
         await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; scenarios {string.Join(' ', BenchScenarios.All.Where(scenarios.Contains))}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
 
         await using var load = new MachineLoadSampler();
         var comparison = await new ComparisonRunner(launcher, new RedisLauncher(paths.LogDirectory), profile, servers, scenarios, output).RunAsync();
         comparison.Load = await load.StopAsync();
+        var runtime = new SortedDictionary<string, string>(launcher.SameRuntime.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+        foreach (var (key, value) in extra)
+        {
+            runtime[key] = value;
+        }
+
+        comparison.RuntimeEnvironment = runtime;
         if (extra.Count > 0)
         {
-            comparison.Notes.Add("Extra server environment for this run: " + string.Join(", ", extra.Select(kv => $"`{kv.Key}={kv.Value}`")));
+            comparison.Notes.Add("Extra server environment for this run (host settings and `--server-env`), for every server: " + string.Join(", ", extra.Select(kv => $"`{kv.Key}={kv.Value}`")));
         }
 
         var written = await new Report(comparison, profile, machine).WriteAsync(results);
@@ -126,7 +147,12 @@ internal static class BenchCommand
             var flood = await Scenarios.FloodScenario.RunAsync(target, dialer, 200, 10, connections, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), duration, round: 0);
             await output.WriteLineAsync($"opened {flood.Opened} in {flood.OpenSeconds:F2} s, closed in time {flood.ClosedInTime}, latest +{flood.MaxLatenessMs:F0} ms");
             await output.WriteLineAsync($"victims p99 us: baseline {flood.Baseline.P99:F0}, during {flood.During.P99:F0} ({flood.During.P99 / flood.Baseline.P99:F2}x), quiet {flood.Quiet.P99:F0}");
-            await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB");
+            await output.WriteLineAsync($"heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} -> {flood.Settled.HeapBytes / 1048576.0:F1} MB, of which pinned (Kestrel's memory pool) {flood.Before.PinnedBytes / 1048576.0:F1} -> {flood.After.PinnedBytes / 1048576.0:F1} -> {flood.Settled.PinnedBytes / 1048576.0:F1} MB");
+            if (flood.DuringRuntime is { } gc)
+            {
+                await output.WriteLineAsync($"during the flood: {flood.AllocatedKilobytesPerConnection:F1} KB allocated per flood connection, gen0/1/2 collections {gc.Gen0}/{gc.Gen1}/{gc.Gen2}, GC pauses {gc.PauseMs:F0} ms in all, {gc.WorkItems / (double)Math.Max(1, flood.Opened):F1} work items per flood connection, {gc.Threads} pool threads");
+            }
+
             await output.WriteLineAsync("timeline (s: worst victim ms, open flood connections): " + string.Join(" ", flood.Timeline.Select(p => $"{p.Seconds:F2}:{p.MaxLatencyMs:F0},{p.OpenFlood}")));
             return 0;
         }

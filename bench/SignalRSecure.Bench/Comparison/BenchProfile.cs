@@ -57,11 +57,14 @@ internal sealed record BenchProfile
     /// <summary>How long after the flood the memory is looked at a second time.</summary>
     public required TimeSpan FloodSettle { get; init; }
 
-    /// <summary>The whole comparison: at least three interleaved rounds of every scenario.</summary>
+    /// <summary>
+    /// The whole comparison: seven interleaved rounds of every scenario, enough for a bootstrap interval of the median
+    /// ratio that can fall wholly on one side of a goal (<see cref="Reporting.MedianInterval"/>).
+    /// </summary>
     public static BenchProfile Full(int maxConnections) => new()
     {
         Name = "full",
-        Rounds = 3,
+        Rounds = 7,
         EchoWarmUp = TimeSpan.FromSeconds(2),
         EchoMeasure = TimeSpan.FromSeconds(3),
         LatencyWarmUp = TimeSpan.FromSeconds(2),
@@ -77,7 +80,7 @@ internal sealed record BenchProfile
         AuthenticateSamples = 1000,
         FloodConnections = 5000,
         FloodBaseline = TimeSpan.FromSeconds(3),
-        FloodRounds = 2,
+        FloodRounds = 7,
         FloodSettle = TimeSpan.FromSeconds(15),
     };
 

@@ -33,6 +33,9 @@ internal sealed class ComparisonResults
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>The environment every .NET server ran with beyond its own runtimeconfig (G's shipped settings, <c>--host</c>, <c>--server-env</c>).</summary>
+    public IReadOnlyDictionary<string, string> RuntimeEnvironment { get; set; } = new Dictionary<string, string>();
+
     /// <summary>The scenarios this run measured (<see cref="BenchScenarios"/>).</summary>
     public IReadOnlySet<string> Scenarios { get; set; } = new HashSet<string>(BenchScenarios.All);
 

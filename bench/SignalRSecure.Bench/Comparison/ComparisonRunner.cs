@@ -158,7 +158,8 @@ internal sealed class ComparisonRunner(
             var flood = await WithServerAsync(ServerKind.G, profile.FloodDeadline, shippedDoor: true, target =>
                 FloodScenario.RunAsync(target, dialer, profile.FloodVictims, profile.FloodVictimRate, profile.FloodConnections, deadline, profile.FloodBaseline, profile.FloodSettle, round));
             results.Flood.Add(flood);
-            Log($"flood     G round {round}: opened {flood.Opened} in {flood.OpenSeconds:F1} s, refused {flood.Refused}, closed in time {flood.ClosedInTime}, max lateness {flood.MaxLatenessMs:F0} ms, victims p99 {flood.Baseline.P99:F0} -> {flood.During.P99:F0} us (quiet {flood.Quiet.P99:F0} us), heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} MB, rss {flood.Before.ResidentBytes / 1048576.0:F1} -> {flood.After.ResidentBytes / 1048576.0:F1} MB; {flood.SettleTime.TotalSeconds:F0} s later heap {flood.Settled.HeapBytes / 1048576.0:F1} MB rss {flood.Settled.ResidentBytes / 1048576.0:F1} MB");
+            Log($"flood     G round {round}: opened {flood.Opened} in {flood.OpenSeconds:F1} s, refused {flood.Refused}, closed in time {flood.ClosedInTime}, max lateness {flood.MaxLatenessMs:F0} ms, victims p99 {flood.Baseline.P99:F0} -> {flood.During.P99:F0} us (quiet {flood.Quiet.P99:F0} us), heap {flood.Before.HeapBytes / 1048576.0:F1} -> {flood.After.HeapBytes / 1048576.0:F1} MB, rss {flood.Before.ResidentBytes / 1048576.0:F1} -> {flood.After.ResidentBytes / 1048576.0:F1} MB; {flood.SettleTime.TotalSeconds:F0} s later heap {flood.Settled.HeapBytes / 1048576.0:F1} MB rss {flood.Settled.ResidentBytes / 1048576.0:F1} MB" +
+                (flood.DuringRuntime is { } gc ? $"; during: {flood.AllocatedKilobytesPerConnection:F1} KB allocated per flood connection, gen0/1/2 {gc.Gen0}/{gc.Gen1}/{gc.Gen2}, GC pauses {gc.PauseMs:F0} ms" : string.Empty));
         }
     }
 

@@ -56,17 +56,22 @@ internal static class FloodScenario
 
             await Task.Delay(500);
             var heapBefore = await probe.CollectAsync();
-            var before = new MemoryPoint(victims, stats.ResidentBytes(), heapBefore.HeapBytes);
+            var before = new MemoryPoint(victims, stats.ResidentBytes(), heapBefore.HeapBytes, heapBefore.PinnedObjectBytes);
 
             // The victims' schedule covers the whole scenario; its length is bounded by the deadline.
             var scheduler = new OpenLoopScheduler(victimLinks, victims * perVictimRate);
             var scheduleEnd = Stopwatch.GetTimestamp() + EchoScenario.Ticks(baseline + deadline + deadline + TimeSpan.FromSeconds(30));
             var sending = scheduler.RunAsync(Stopwatch.GetTimestamp(), scheduleEnd);
             await Task.Delay(1000);
+            var countersBaseline = await probe.CountersAsync();
+            var baselineStart = Stopwatch.GetTimestamp();
             baselineRecorder.Start();
             await Task.Delay(baseline);
             baselineRecorder.Stop();
 
+            var countersBefore = await probe.CountersAsync();
+            var victimsAlone = countersBaseline is null || countersBefore is null ? null : countersBefore.Minus(countersBaseline);
+            var victimsSeconds = (Stopwatch.GetTimestamp() - baselineStart) / (double)Stopwatch.Frequency;
             duringRecorder.Start();
             var floodStart = Stopwatch.GetTimestamp();
             using var attacker = FloodClient.Start(target.BaseAddress, floodCount, deadline + TimeSpan.FromSeconds(10));
@@ -90,6 +95,8 @@ internal static class FloodScenario
             }
 
             duringRecorder.Stop();
+            var countersDuring = countersBefore is null ? null : (await probe.CountersAsync())?.Minus(countersBefore);
+            var duringSeconds = (Stopwatch.GetTimestamp() - floodStart) / (double)Stopwatch.Frequency;
             while ((line = await attacker.StandardOutput.ReadLineAsync()) is not null and not "done")
             {
                 var parts = line.Split(' ');
@@ -118,12 +125,12 @@ internal static class FloodScenario
 
             await Task.Delay(2000);
             var heapAfter = await probe.CollectAsync();
-            var after = new MemoryPoint(victims, stats.ResidentBytes(), heapAfter.HeapBytes);
+            var after = new MemoryPoint(victims, stats.ResidentBytes(), heapAfter.HeapBytes, heapAfter.PinnedObjectBytes);
 
             // Kestrel's memory pool gives back the blocks a burst left behind over some seconds: look again later.
             await Task.Delay(settle);
             var heapSettled = await probe.CollectAsync();
-            var settled = new MemoryPoint(victims, stats.ResidentBytes(), heapSettled.HeapBytes);
+            var settled = new MemoryPoint(victims, stats.ResidentBytes(), heapSettled.HeapBytes, heapSettled.PinnedObjectBytes);
             var lastSlot = (int)Math.Min(timeline.Length - 1, (Stopwatch.GetTimestamp() - t0) / Bucket);
             var curve = new List<(double, double, int)>();
             for (var slot = 0; slot <= lastSlot; slot++)
@@ -139,7 +146,12 @@ internal static class FloodScenario
             return new Flood(round, floodCount, open, refused, deadline, closedInTime, maxLateness, lateness.Percentile(99) / 1e6,
                 (allOpen - (open > 0 ? firstOpenedAt : floodStart)) / (double)Stopwatch.Frequency,
                 Percentiles.Of(baselineRecorder.Latency), Percentiles.Of(duringRecorder.Latency), Percentiles.Of(quietRecorder.Latency),
-                baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve);
+                baselineRecorder.Errors + duringRecorder.Errors, before, after, settled, settle, curve)
+            {
+                DuringRuntime = countersDuring,
+                FloodAllocatedBytes = countersDuring is null || victimsAlone is null ? null
+                    : countersDuring.AllocatedBytes - (victimsAlone.AllocatedBytes / victimsSeconds * duringSeconds),
+            };
         }
         finally
         {

@@ -35,7 +35,7 @@ internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Re
 internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures, Percentiles Authenticate) : IMeasured;
 
 /// <summary>One point of the memory curve.</summary>
-internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes);
+internal sealed record MemoryPoint(int Connections, long ResidentBytes, long HeapBytes, long PinnedBytes = 0);
 
 /// <summary>Scenario 5: memory of idle authenticated connections.</summary>
 internal sealed record IdleMemory(ServerKind Server, int Round, IReadOnlyList<MemoryPoint> Points, bool ServerGc) : IMeasured
@@ -84,7 +84,20 @@ internal sealed record Flood(
     MemoryPoint After,
     MemoryPoint Settled,
     TimeSpan SettleTime,
-    IReadOnlyList<(double Seconds, double MaxLatencyMs, int OpenFlood)> Timeline);
+    IReadOnlyList<(double Seconds, double MaxLatencyMs, int OpenFlood)> Timeline)
+{
+    /// <summary>What the server's runtime did from the start of the flood to its last close (null without a probe that knows).</summary>
+    public RuntimeCounters? DuringRuntime { get; init; }
+
+    /// <summary>
+    /// What the server allocated for the flood: its allocation from the flood's start to the last close less what the
+    /// victims alone allocated at the baseline's rate over as long, since the flood's length follows the machine's load.
+    /// </summary>
+    public double? FloodAllocatedBytes { get; init; }
+
+    /// <summary><see cref="FloodAllocatedBytes"/> per flood connection opened, in KB.</summary>
+    public double? AllocatedKilobytesPerConnection => FloodAllocatedBytes / Math.Max(1, Opened) / 1024;
+}
 
 /// <summary>Scale out: a fan-out with the gated server in one setup.</summary>
 internal sealed record ClusterFanOut(ClusterSetup Setup, int Round, FanOut Result);

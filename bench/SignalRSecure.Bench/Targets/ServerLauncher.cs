@@ -13,10 +13,18 @@ internal sealed record ServerPaths(string ServerDll, string BenchServersDll, str
 
 /// <summary>
 /// Starts each server as its own process pinned to core 0 (<c>taskset -c 0</c>), .NET ones with
-/// <c>DOTNET_PROCESSOR_COUNT=1</c> and the memory probe, all with the limits raised for load, and stops it.
+/// <c>DOTNET_PROCESSOR_COUNT=1</c>, the memory probe and the runtime settings G ships (<see cref="RuntimeSettings"/>),
+/// all with the limits raised for load, and stops it.
 /// </summary>
 internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<string, string>? extraEnvironment = null, string serverCores = "0")
 {
+    /// <summary>
+    /// What every .NET server (A, B, C, G) gets on top of its own runtimeconfig: G's shipped runtime settings, so that
+    /// all run alike. <c>--server-env</c> and <c>--host</c> apply after these.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> SameRuntime { get; } =
+        RuntimeSettings.FromRuntimeConfig(Path.ChangeExtension(paths.ServerDll, ".runtimeconfig.json"));
+
     public const string IssuerKey = "bench-issuer-key-0123456789-abcdefghijklmnopqrstuvwxyz";
     public const string TokenKey = "bench-token-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 
@@ -118,6 +126,11 @@ internal sealed class ServerLauncher(ServerPaths paths, IReadOnlyDictionary<stri
         }
         else
         {
+            foreach (var (key, value) in SameRuntime)
+            {
+                variables[key] = value;
+            }
+
             variables["DOTNET_PROCESSOR_COUNT"] = "1";
             variables["DOTNET_STARTUP_HOOKS"] = paths.ProbeDll;
             variables["ASPNETCORE_ENVIRONMENT"] = "Production";

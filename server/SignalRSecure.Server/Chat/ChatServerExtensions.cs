@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Contracts;
@@ -10,6 +11,8 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>The whole SignalRSecure chat server, as <c>Program</c> runs it and as the tests host it.</summary>
 public static class ChatServerExtensions
 {
+    private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     /// <summary>
     /// Adds the services of the chat server and its telemetry (<c>AddChatTelemetry</c>); with
     /// <c>SignalRSecure:Redis:Configuration</c> set, also the Redis stores and backplane that make it one node of
@@ -20,6 +23,14 @@ public static class ChatServerExtensions
     public static WebApplicationBuilder AddChatServer(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // An operator who turns on the runtime's inline socket completions wants Kestrel's pipes inline too, as in
+        // ASP.NET Core's own benchmarks: one variable for both, off unless set (hub code then runs on the epoll thread).
+        if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1")
+        {
+            builder.Services.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = true);
+        }
+
         builder.AddChatTelemetry();
         var signalR = builder.Services.AddChatHub();
         var redis = builder.Configuration[$"{RedisOptions.SectionName}:{nameof(RedisOptions.Configuration)}"];

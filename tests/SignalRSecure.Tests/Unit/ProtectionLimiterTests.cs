@@ -165,6 +165,29 @@ public sealed class ProtectionLimiterTests
     }
 
     [Fact]
+    public async Task NewConnectionPace_DefaultRate_LetsWaitersInAFewEveryTwoMilliseconds()
+    {
+        // Arrange: the default rate, the burst used up, a queue of 10.
+        using var pace = Pace(perSecond: ProtectionOptions.DefaultNewConnectionsPerSecond, burst: 2, queueLimit: 20);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiting = Enumerable.Range(0, 10).Select(_ => pace.WaitForTurnAsync(CancellationToken.None).AsTask()).ToList();
+
+        // Act
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+        var inAfterTwo = waiting.Count(w => w.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(8));
+        var inAfterTen = waiting.Count(w => w.IsCompleted);
+
+        // Assert: a few at a time, in arrival order, never the ten of 10 ms in one lump.
+        Assert.InRange(inAfterTwo, 1, 2);
+        Assert.All(waiting.Take(inAfterTwo), w => Assert.True(w.IsCompletedSuccessfully && w.Result));
+        Assert.InRange(inAfterTen, 8, 10);
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.All(await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10)), Assert.True);
+    }
+
+    [Fact]
     public async Task NewConnectionPace_QueueFull_RefusesAtOnce()
     {
         using var pace = Pace(perSecond: 10, burst: 1, queueLimit: 1);
