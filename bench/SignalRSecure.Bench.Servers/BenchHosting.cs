@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.Bench.Servers.Hubs;
 using SignalRSecure.Bench.Servers.Raw;
 using SignalRSecure.Bench.Servers.Stock;
@@ -11,6 +12,9 @@ internal static class BenchHosting
 {
     // The real server's default (SignalRSecure:Protection:RequestHeadersTimeout), so Kestrel is configured alike.
     private static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The real server's key for its Redis; set, A and B use SignalR's Redis backplane.</summary>
+    private const string RedisConfigurationKey = "SignalRSecure:Redis:Configuration";
 
     public static WebApplicationBuilder AddBenchKestrel(this WebApplicationBuilder builder)
     {
@@ -26,20 +30,24 @@ internal static class BenchHosting
         return builder;
     }
 
-    public static IServiceCollection AddBenchVariant(this IServiceCollection services, BenchMode mode)
+    public static IServiceCollection AddBenchVariant(this IServiceCollection services, BenchMode mode, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
         services.AddSingleton(TimeProvider.System);
+
+        // The scale-out scenario's reference: stock SignalR on its own Redis backplane, configured by the same key as G.
+        var redis = configuration[RedisConfigurationKey];
         switch (mode)
         {
             case BenchMode.Plain:
                 // MessagePack beside JSON, for the benchmark's MessagePack scenario; a JSON client never touches it.
-                services.AddSignalR().AddMessagePackProtocol();
+                services.AddSignalR().AddMessagePackProtocol().AddBackplane(redis);
                 break;
             case BenchMode.Stock:
                 services.AddBenchTokenAuthentication();
                 services.AddAuthorization();
-                services.AddSignalR();
+                services.AddSignalR().AddBackplane(redis);
                 break;
             case BenchMode.Raw:
                 services.AddSingleton<RawBroadcaster>();
@@ -48,6 +56,9 @@ internal static class BenchHosting
 
         return services;
     }
+
+    private static ISignalRServerBuilder AddBackplane(this ISignalRServerBuilder signalR, string? redis) =>
+        string.IsNullOrEmpty(redis) ? signalR : signalR.AddStackExchangeRedis(redis);
 
     public static WebApplication MapBenchVariant(this WebApplication app, BenchMode mode)
     {

@@ -4,7 +4,7 @@ using SignalRSecure.Bench.Servers;
 var mode = BenchModeParser.FromArguments(args);
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBenchKestrel();
-builder.Services.AddBenchVariant(mode);
+builder.Services.AddBenchVariant(mode, builder.Configuration);
 
 var app = builder.Build();
 app.MapBenchVariant(mode);

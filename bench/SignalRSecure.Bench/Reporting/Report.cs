@@ -125,7 +125,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
 
         if (results.ClusterConnect.Count > 0)
         {
-            Ratio("Scale out: authenticated connections/s, tickets in Redis / in memory", ConnectRatio(), ">=", 0.85);
+            Ratio("Scale out: authenticated connections/s, G on Redis / in memory", ConnectRatio(ServerKind.G), ">=", 0.85);
         }
 
         if (results.MessagePackEcho.Count > 0)
@@ -356,29 +356,39 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
 
         if (results.ClusterConnect.Count > 0)
         {
-            Line($"### Authenticated connections per second and Authenticate time, tickets in Redis against in memory ({profile.Connectors} connectors, {profile.ConnectCount:N0} connections after {profile.ConnectWarmUp:N0}; then {profile.AuthenticateSamples:N0} one at a time)");
+            Line($"### Authenticated connections per second and Authenticate time, on Redis against in memory ({profile.Connectors} connectors, {profile.ConnectCount:N0} connections after {profile.ConnectWarmUp:N0}; then {profile.AuthenticateSamples:N0} one at a time)");
             Line();
-            Line("Each loop as in section 4: TCP connect, upgrade, handshake, `Authenticate(ticket)` with a ticket minted on the same node beforehand (with Redis: stored in Redis and redeemed there), clean close. " +
+            Line("Each loop as in section 4: TCP connect, upgrade, handshake, then for G `Authenticate(ticket)` with a ticket minted on the same node beforehand (with Redis: stored in Redis and redeemed there), clean close. " +
+                 "B, stock SignalR authentication (the token on the upgrade), runs the same loops on the same setups as the reference for what SignalR's own Redis backplane costs a connection (it subscribes each connection's and each user's channel, and unsubscribes them on close), which G pays too. " +
                  "Authenticate time is from sending Authenticate to its completion; \"one at a time\" is a single connector, the store's time without queueing.");
             Line();
-            Line("| ticket store | connections/s | server CPU us/connection | p50 / p99 ms to ready | Authenticate p50 / p99 ms (concurrent) | Authenticate p50 / p99 ms (one at a time) | failures |");
-            Line("|---|---|---|---|---|---|---|");
-            foreach (var group in results.ClusterConnect.GroupBy(c => c.Setup).OrderBy(g => g.Key))
+            Line("| server | setup | connections/s | server CPU us/connection | p50 / p99 ms to ready | Authenticate p50 / p99 ms (concurrent) | Authenticate p50 / p99 ms (one at a time) | failures |");
+            Line("|---|---|---|---|---|---|---|---|");
+            foreach (var group in results.ClusterConnect.GroupBy(c => (c.Rate.Server, c.Setup)).OrderByDescending(g => g.Key.Server).ThenBy(g => g.Key.Setup))
             {
-                Line($"| {Name(group.Key)} | {Med(group, c => c.Rate.PerSecond):N0} | {Med(group, c => c.Rate.CpuMicroseconds):F0} | {Med(group, c => c.Rate.TimeToReady.P50) / 1000:F2} / {Med(group, c => c.Rate.TimeToReady.P99) / 1000:F2} | " +
-                     $"{Med(group, c => c.Rate.Authenticate.P50) / 1000:F2} / {Med(group, c => c.Rate.Authenticate.P99) / 1000:F2} | {Med(group, c => c.Alone.Authenticate.P50) / 1000:F3} / {Med(group, c => c.Alone.Authenticate.P99) / 1000:F3} | {group.Sum(c => c.Rate.Failures + c.Alone.Failures)} |");
+                var authenticate = group.Key.Server == ServerKind.G
+                    ? $"{Med(group, c => c.Rate.Authenticate.P50) / 1000:F2} / {Med(group, c => c.Rate.Authenticate.P99) / 1000:F2} | {Med(group, c => c.Alone.Authenticate.P50) / 1000:F3} / {Med(group, c => c.Alone.Authenticate.P99) / 1000:F3}"
+                    : "n/a | n/a";
+                Line($"| {group.Key.Server} | {Name(group.Key.Setup)} | {Med(group, c => c.Rate.PerSecond):N0} | {Med(group, c => c.Rate.CpuMicroseconds):F0} | {Med(group, c => c.Rate.TimeToReady.P50) / 1000:F2} / {Med(group, c => c.Rate.TimeToReady.P99) / 1000:F2} | " +
+                     $"{authenticate} | {group.Sum(c => c.Rate.Failures + c.Alone.Failures)} |");
             }
 
             Line();
             RatioHeader();
-            SpreadRatio("connections/s, tickets in Redis / in memory", ConnectRatio(), ">=", 0.85);
-            SpreadRatio("Authenticate p50 one at a time, Redis / memory (not a target)", ConnectRatio(c => c.Alone.Authenticate.P50), "<=", 2);
-            SpreadRatio("Authenticate p99 one at a time, Redis / memory (not a target)", ConnectRatio(c => c.Alone.Authenticate.P99), "<=", 2);
+            var gated = ConnectRatio(ServerKind.G);
+            var stock = ConnectRatio(ServerKind.B);
+            SpreadRatio("G connections/s, Redis / in memory", gated, ">=", 0.85);
+            SpreadRatio("B connections/s, SignalR's Redis backplane / in memory (the reference, not a target)", stock, ">=", 0.85);
+            SpreadRatio("G's Redis / memory ratio over B's, per round (not a target)", [.. gated.Zip(stock, (g, b) => g / b)], ">=", 1);
+            SpreadRatio("G server CPU per connection, Redis / in memory (not a target)", ConnectRatio(ServerKind.G, c => c.Rate.CpuMicroseconds), "<=", 1.18);
+            SpreadRatio("G Authenticate p50 one at a time, Redis / memory (not a target)", ConnectRatio(ServerKind.G, c => c.Alone.Authenticate.P50), "<=", 2);
+            SpreadRatio("G Authenticate p99 one at a time, Redis / memory (not a target)", ConnectRatio(ServerKind.G, c => c.Alone.Authenticate.P99), "<=", 2);
             Line();
-            Line($"Per round (connections/s): {string.Join("; ", results.ClusterConnect.GroupBy(c => c.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(c => $"{Name(c.Setup)} {c.Rate.PerSecond:F0}"))))}.");
+            Line($"Per round (connections/s): {string.Join("; ", results.ClusterConnect.GroupBy(c => c.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(c => $"{c.Rate.Server} {Name(c.Setup)} {c.Rate.PerSecond:F0}"))))}.");
             Line();
-            Line("Spread of the same store across rounds (fastest / slowest round): " +
-                 string.Join(", ", results.ClusterConnect.GroupBy(c => c.Setup).OrderBy(g => g.Key).Select(g => $"{Name(g.Key)} {g.Max(c => c.Rate.PerSecond) / g.Min(c => c.Rate.PerSecond):F2}")) + ".");
+            Line("Spread of the same server and setup across rounds (fastest / slowest round): " +
+                 string.Join(", ", results.ClusterConnect.GroupBy(c => (c.Rate.Server, c.Setup)).OrderByDescending(g => g.Key.Server).ThenBy(g => g.Key.Setup)
+                     .Select(g => $"{g.Key.Server} {Name(g.Key.Setup)} {g.Max(c => c.Rate.PerSecond) / g.Min(c => c.Rate.PerSecond):F2}")) + ".");
             Line();
         }
     }
@@ -459,10 +469,11 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         return [.. list.Where(i => i.Setup == x).Join(list.Where(i => i.Setup == y), a => a.Round, b => b.Round, (a, b) => value(a.Result) / value(b.Result))];
     }
 
-    private List<double> ConnectRatio(Func<ClusterConnect, double>? value = null)
+    /// <summary><paramref name="server"/>'s Redis / memory ratio of <paramref name="value"/> (connections/s by default), per round.</summary>
+    private List<double> ConnectRatio(ServerKind server, Func<ClusterConnect, double>? value = null)
     {
         value ??= c => c.Rate.PerSecond;
-        var list = results.ClusterConnect;
+        var list = results.ClusterConnect.Where(c => c.Rate.Server == server).ToList();
         return [.. list.Where(i => i.Setup == ClusterSetup.Redis).Join(list.Where(i => i.Setup == ClusterSetup.Memory), a => a.Round, b => b.Round, (a, b) => value(a) / value(b))];
     }
 
