@@ -5,6 +5,8 @@ import { createServer, connect } from 'node:net';
  * @property {number} port The port on 127.0.0.1 that forwards to the target.
  * @property {() => void} drop Resets every open connection (TCP RST both ways), as a lost network would; new
  *   connections still go through.
+ * @property {(refusing: boolean) => void} refuse While true, resets every new connection at once, as an unreachable
+ *   server would.
  * @property {() => Promise<void>} close Stops listening and resets what is left.
  */
 
@@ -25,7 +27,14 @@ export async function startTcpProxy(targetPort) {
     socket.on('error', () => {});
   };
 
+  let refusing = false;
   const server = createServer((inbound) => {
+    if (refusing) {
+      inbound.on('error', () => {});
+      inbound.resetAndDestroy();
+      return;
+    }
+
     const outbound = connect(targetPort, '127.0.0.1');
     track(inbound);
     track(outbound);
@@ -49,6 +58,9 @@ export async function startTcpProxy(targetPort) {
   return {
     port: address.port,
     drop,
+    refuse(value) {
+      refusing = value;
+    },
     async close() {
       const closed = new Promise((resolve) => server.close(() => resolve(undefined)));
       drop();
