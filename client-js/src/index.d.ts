@@ -284,7 +284,8 @@ export declare const DefaultReauthenticateBefore: 60000;
 
 /**
  * A client of the SignalRSecure chat hub: Authenticate is the first message of every connection, the session is
- * extended with Reauthenticate, and retryable closes reconnect, re-authenticate and re-join before any waiting call.
+ * extended with Reauthenticate, and retryable closes reconnect, re-authenticate and re-join before any waiting call,
+ * recovering the messages missed meanwhile (each delivered once, in id order; `gap` when they cannot all be).
  */
 export declare class SecureHubClient {
   constructor(options: SecureHubClientOptions);

@@ -157,7 +157,9 @@ const maximumTimerDelay = 2_147_483_647;
 /**
  * A client of the SignalRSecure chat hub that authenticates every connection with a single-use ticket before
  * anything else goes out, keeps the session alive with `Reauthenticate`, and reconnects after retryable closes,
- * re-authenticating and re-joining its groups before any waiting call is sent.
+ * re-authenticating and re-joining its groups before any waiting call is sent. The groups, and the broadcast channel,
+ * that delivered a message recover what was sent meanwhile (`RejoinGroup` with the newest id delivered): the missed
+ * messages come first, then the live ones held meanwhile, each once; `gap` says when the history could not reach back.
  *
  * @example
  * const client = new SecureHubClient({ url: session.hubUrl, getTicket: session.getTicket, logger: console });
