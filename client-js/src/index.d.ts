@@ -205,6 +205,31 @@ export interface ChatMessage {
   id?: string | null;
 }
 
+/**
+ * Whether `id` is a well-formed message id: two decimal numbers (digits only, each at most 2^64 - 1) joined by a hyphen.
+ */
+export declare function isMessageId(id: unknown): id is string;
+
+/**
+ * Compares two well-formed ids of the same group number by number (`9-0` is older than `10-0`), never as strings:
+ * less than zero when `left` is older, zero when equal, more than zero when newer. Throws a TypeError on a malformed id.
+ */
+export declare function compareMessageIds(left: string, right: string): number;
+
+/** Which page of history {@link SecureHubClient.history} reads. */
+export interface HistoryOptions {
+  /** Only messages older than this id. The default is none: the newest messages. */
+  beforeId?: string | null;
+  /** At most this many messages. The default is the server's page size (50), capped at its history length. */
+  limit?: number | null;
+}
+
+/** Messages may be missing before the ones recovered after a reconnect. */
+export interface HistoryGap {
+  /** The group, or null for the broadcast channel. */
+  group: string | null;
+}
+
 /** A user joining or leaving a group. */
 export interface GroupPresence {
   group: string;
@@ -233,7 +258,15 @@ export interface StateChange {
 }
 
 export interface SecureHubEvents {
+  /**
+   * A message, live or recovered after a reconnect: each once, and in id order within its group on one node.
+   */
   message: (message: ChatMessage) => void;
+  /**
+   * After a reconnect, the server's history no longer reached back to the last message delivered from a group (or the
+   * broadcast channel), or could not be read: some messages may be missing.
+   */
+  gap: (gap: HistoryGap) => void;
   userJoined: (presence: GroupPresence) => void;
   userLeft: (presence: GroupPresence) => void;
   state: (change: StateChange) => void;
@@ -251,7 +284,8 @@ export declare const DefaultReauthenticateBefore: 60000;
 
 /**
  * A client of the SignalRSecure chat hub: Authenticate is the first message of every connection, the session is
- * extended with Reauthenticate, and retryable closes reconnect, re-authenticate and re-join before any waiting call.
+ * extended with Reauthenticate, and retryable closes reconnect, re-authenticate and re-join before any waiting call,
+ * recovering the messages missed meanwhile (each delivered once, in id order; `gap` when they cannot all be).
  */
 export declare class SecureHubClient {
   constructor(options: SecureHubClientOptions);
@@ -278,6 +312,11 @@ export declare class SecureHubClient {
   leaveGroup(group: string): Promise<void>;
   sendToGroup(group: string, text: string): Promise<void>;
   getGroupMembers(group: string): Promise<string[]>;
+  /**
+   * The recent messages of a joined group, or of the broadcast channel (null), oldest first; not delivered as `message`
+   * events. Rejects with HubInvocationError `not a member`, `invalid message` or `temporarily unavailable`.
+   */
+  history(group?: string | null, options?: HistoryOptions): Promise<ChatMessage[]>;
 }
 
 /** The answer of `POST /auth/login`. */

@@ -10,7 +10,8 @@ import {
 } from './contract.js';
 import { HubClosedError, HubInvocationError } from './errors.js';
 import { createLog, signalRLogger } from './logging.js';
-import { HubProtocols, createHubProtocol } from './protocols.js';
+import { MessageSequencer } from './message-sequencer.js';
+import { HubProtocols, assertHubProtocol, createHubProtocol } from './protocols.js';
 import { userAgentHeaders } from './user-agent.js';
 
 /**
@@ -100,6 +101,24 @@ const maximumTimerDelay = 2_147_483_647;
  */
 
 /**
+ * @typedef {object} HistoryOptions
+ * @property {string | null} [beforeId] Only messages older than this id. The default is none: the newest messages.
+ * @property {number | null} [limit] At most this many messages. The default is the server's page size (50), capped
+ *   at its history length.
+ */
+
+/**
+ * @typedef {object} HistoryGap
+ * @property {string | null} group The group, or null for the broadcast channel, where messages may be missing.
+ */
+
+/**
+ * @typedef {object} GroupRecovery
+ * @property {ChatMessage[]} messages The messages after the client's last id, oldest first.
+ * @property {boolean} recovered False when the server's history no longer reached back to that id.
+ */
+
+/**
  * @typedef {object} GroupPresence
  * @property {string} group The group.
  * @property {string} user The user who joined or left.
@@ -118,6 +137,7 @@ const maximumTimerDelay = 2_147_483_647;
  *   message: (message: ChatMessage) => void,
  *   userJoined: (presence: GroupPresence) => void,
  *   userLeft: (presence: GroupPresence) => void,
+ *   gap: (gap: HistoryGap) => void,
  *   state: (change: StateChange) => void,
  *   reauthenticated: (session: { expiresAt: string }) => void,
  *   error: (error: Error) => void,
@@ -137,7 +157,9 @@ const maximumTimerDelay = 2_147_483_647;
 /**
  * A client of the SignalRSecure chat hub that authenticates every connection with a single-use ticket before
  * anything else goes out, keeps the session alive with `Reauthenticate`, and reconnects after retryable closes,
- * re-authenticating and re-joining its groups before any waiting call is sent.
+ * re-authenticating and re-joining its groups before any waiting call is sent. The groups, and the broadcast channel,
+ * that delivered a message recover what was sent meanwhile (`RejoinGroup` with the newest id delivered): the missed
+ * messages come first, then the live ones held meanwhile, each once; `gap` says when the history could not reach back.
  *
  * @example
  * const client = new SecureHubClient({ url: session.hubUrl, getTicket: session.getTicket, logger: console });
@@ -167,6 +189,7 @@ export class SecureHubClient {
   #ready = deferred();
   /** @type {Set<string>} */
   #joined = new Set();
+  #sequencer = new MessageSequencer();
   /** @type {AuthenticateResult | null} */
   #session = null;
   /** @type {Error | null} */
@@ -199,7 +222,7 @@ export class SecureHubClient {
     }
 
     // Refused here rather than at the first connection: a wrong name is a programming error.
-    createHubProtocol(protocol);
+    assertHubProtocol(protocol);
     this.#url = url;
     this.#getTicket = getTicket;
     this.#protocol = protocol;
@@ -247,7 +270,7 @@ export class SecureHubClient {
   /**
    * Adds a listener. Listeners run synchronously; one that throws is logged and does not disturb the others.
    * @template {keyof SecureHubEvents} E
-   * @param {E} event `message`, `userJoined`, `userLeft`, `state`, `reauthenticated` or `error`.
+   * @param {E} event `message`, `gap`, `userJoined`, `userLeft`, `state`, `reauthenticated` or `error`.
    * @param {SecureHubEvents[E]} listener The listener.
    * @returns {() => void} Removes the listener.
    */
@@ -295,6 +318,7 @@ export class SecureHubClient {
     this.#run = run;
     this.#closeError = null;
     this.#joined.clear();
+    this.#sequencer.clear();
     this.#enter(ConnectionStates.Connecting, null, null, 0);
     run.done = this.#runConnections(run, started);
     return started.promise;
@@ -360,12 +384,14 @@ export class SecureHubClient {
       // The server forgot the membership already (it was never joined, or dropped with an old connection).
       if (error instanceof HubInvocationError && error.reason === HubErrors.NotAMember) {
         this.#joined.delete(group);
+        this.#sequencer.forget(group);
       }
 
       throw error;
     }
 
     this.#joined.delete(group);
+    this.#sequencer.forget(group);
   }
 
   /**
@@ -386,6 +412,20 @@ export class SecureHubClient {
    */
   getGroupMembers(group) {
     return this.#invoke(ChatHubMethods.GetGroupMembers, group);
+  }
+
+  /**
+   * Reads the recent messages of a joined group, or of the broadcast channel. It delivers nothing: the messages are
+   * the answer, not `message` events.
+   * @param {string | null} [group] The group, or null for the broadcast channel.
+   * @param {HistoryOptions} [options] Where the page ends and how long it is.
+   * @returns {Promise<ChatMessage[]>} The messages before `beforeId` (or the newest), oldest first.
+   * @throws {HubInvocationError} `not a member`, `invalid message` (a malformed `beforeId`, a limit below 1) or
+   *   `temporarily unavailable` (the server's history store failed).
+   */
+  history(group = null, options = {}) {
+    const { beforeId = null, limit = null } = options ?? {};
+    return this.#invoke(ChatHubMethods.GetHistory, group ?? null, beforeId ?? null, limit ?? null);
   }
 
   /**
@@ -462,7 +502,9 @@ export class SecureHubClient {
       throw new HubClosedError('the client was stopped');
     }
 
-    const connection = this.#build();
+    // Live messages of the groups to recover wait from now on: they must not overtake the recovered ones.
+    this.#sequencer.holdAll();
+    const connection = await this.#build();
     /** @type {Promise<Error | undefined>} */
     const closed = new Promise((resolve) => connection.onclose(resolve));
     run.connection = connection;
@@ -482,7 +524,8 @@ export class SecureHubClient {
     }
   }
 
-  #build() {
+  async #build() {
+    const protocol = await createHubProtocol(this.#protocol);
     const connection = new HubConnectionBuilder()
       .withUrl(this.#url, {
         // The server speaks WebSockets only; skipping negotiate also means no request carries anything but the
@@ -493,17 +536,18 @@ export class SecureHubClient {
         // In Node the WebSocket carries the User-Agent AuthSession's ticket requests send; headers given may replace it.
         headers: { ...userAgentHeaders(), ...this.#headers },
       })
-      .withHubProtocol(createHubProtocol(this.#protocol))
+      .withHubProtocol(protocol)
       .configureLogging(signalRLogger(this.#log))
       .build();
     connection.onclose((error) => this.#closeErrors.set(connection, error));
-    connection.on(ChatClientMethods.ReceiveMessage, (message) => this.#emit('message', message));
+    connection.on(ChatClientMethods.ReceiveMessage, (message) => this.#deliver(this.#sequencer.onLive(message)));
     connection.on(ChatClientMethods.UserJoined, (presence) => this.#emit('userJoined', presence));
     connection.on(ChatClientMethods.UserLeft, (presence) => {
       // The server sends UserLeft with this client's own user only when the user is out of the group (a newer
       // ticket no longer allows it): stop re-joining it.
       if (presence?.user === this.#session?.user) {
         this.#joined.delete(presence.group);
+        this.#sequencer.forget(presence.group);
       }
 
       this.#emit('userLeft', presence);
@@ -511,11 +555,20 @@ export class SecureHubClient {
     return connection;
   }
 
-  /** @param {import('@microsoft/signalr').HubConnection} connection */
+  /**
+   * Re-joins the groups; those (and the broadcast channel) that delivered a message recover what was missed first.
+   * @param {import('@microsoft/signalr').HubConnection} connection
+   */
   async #rejoin(connection) {
+    const lastIds = new Map(this.#sequencer.recoverable().map(({ group, lastId }) => [group, lastId]));
     for (const group of [...this.#joined]) {
       try {
-        await connection.invoke(ChatHubMethods.JoinGroup, group);
+        const lastId = lastIds.get(group);
+        if (lastId === undefined) {
+          await connection.invoke(ChatHubMethods.JoinGroup, group);
+        } else {
+          await this.#recover(connection, group, lastId);
+        }
       } catch (error) {
         if (connection.state !== HubConnectionState.Connected) {
           throw error;
@@ -523,10 +576,60 @@ export class SecureHubClient {
 
         // The fresh ticket may grant fewer groups than the old one: drop the group and say so, but stay connected.
         this.#joined.delete(group);
+        this.#sequencer.forget(group);
         const refused = toInvocationError(ChatHubMethods.JoinGroup, error);
         this.#log.warn(`could not re-join ${group}: ${refused.reason ?? 'error'}`);
         this.#emit('error', refused);
       }
+    }
+
+    const lastBroadcastId = lastIds.get(null);
+    if (lastBroadcastId !== undefined) {
+      await this.#recover(connection, null, lastBroadcastId);
+    }
+
+    this.#deliver(this.#sequencer.releaseHeld());
+  }
+
+  /**
+   * Rejoins a group (or, for null, only reads the broadcast channel) with the last id delivered from it, then delivers
+   * the missed messages and the live ones held meanwhile, and reports a gap the server could not fill.
+   * @param {import('@microsoft/signalr').HubConnection} connection
+   * @param {string | null} group
+   * @param {string} lastId
+   */
+  async #recover(connection, group, lastId) {
+    /** @type {GroupRecovery} */
+    let recovery;
+    try {
+      recovery = await connection.invoke(ChatHubMethods.RejoinGroup, group, lastId);
+    } catch (error) {
+      if (connection.state !== HubConnectionState.Connected
+        || parseHubError(error instanceof Error ? error.message : undefined) !== HubErrors.Unavailable) {
+        throw error;
+      }
+
+      // The history store failed: live delivery still works, so join without the missed messages and say they may be
+      // missing, rather than drop the connection until the store is back.
+      this.#log.warn(`could not recover ${group ?? 'the broadcast channel'}: ${HubErrors.Unavailable}`);
+      if (group !== null) {
+        await connection.invoke(ChatHubMethods.JoinGroup, group);
+      }
+
+      recovery = { messages: [], recovered: false };
+    }
+
+    this.#deliver(this.#sequencer.endRecovery(group, recovery?.messages ?? []));
+    if (recovery?.recovered === false) {
+      this.#log.info(`messages may be missing in ${group ?? 'the broadcast channel'}`);
+      this.#emit('gap', { group });
+    }
+  }
+
+  /** @param {ChatMessage[]} messages */
+  #deliver(messages) {
+    for (const message of messages) {
+      this.#emit('message', message);
     }
   }
 

@@ -16,7 +16,7 @@ namespace SignalRSecure.Bench.Comparison;
 internal static class BenchCommand
 {
     private static readonly string Usage =
-        "usage: SignalRSecure.Bench run [--quick] [--rounds N] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack] [--host SETTING,...] [--server-env KEY=VALUE ...] PATHS\n" +
+        "usage: SignalRSecure.Bench run [--quick] [--rounds N] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack,history] [--host SETTING,...] [--server-env KEY=VALUE ...] PATHS\n" +
         "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood] PATHS\n" +
         "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH\n" +
         "SETTING: " + string.Join(", ", RuntimeSettings.Presets.Keys);

@@ -20,13 +20,16 @@ internal static class BenchScenarios
     /// <summary>Echo and broadcast over the MessagePack protocol, G against A.</summary>
     public const string MessagePack = "msgpack";
 
-    public static readonly IReadOnlyList<string> All = [Echo, Latency, Connect, Memory, Flood, Cluster, MessagePack];
+    /// <summary>Broadcast with the chat history on against off (G), on one node and across nodes.</summary>
+    public const string History = "history";
+
+    public static readonly IReadOnlyList<string> All = [Echo, Latency, Connect, Memory, Flood, Cluster, MessagePack, History];
 
     /// <summary>
     /// Scenarios whose report sections stand on their own (their own date, rounds and load): a run of only these
     /// replaces its sections in an existing report and keeps the rest.
     /// </summary>
-    public static readonly IReadOnlyList<string> SelfContained = [Cluster, MessagePack];
+    public static readonly IReadOnlyList<string> SelfContained = [Cluster, MessagePack, History];
 
     /// <summary>Parses <c>--scenarios a,b</c>; null means all of them.</summary>
     public static IReadOnlySet<string> Parse(string? value)

@@ -22,6 +22,9 @@ internal sealed class ComparisonResults
 
     public List<ClusterConnect> ClusterConnect { get; } = [];
 
+    /// <summary>Broadcast with the chat history on and off (G, one node and cross-node).</summary>
+    public List<HistoryFanOut> HistoryFanOut { get; } = [];
+
     /// <summary>Echo over MessagePack (A and G).</summary>
     public List<EchoThroughput> MessagePackEcho { get; } = [];
 

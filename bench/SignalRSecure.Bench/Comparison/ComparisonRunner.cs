@@ -62,6 +62,11 @@ internal sealed class ComparisonRunner(
             await new MessagePackRunner(launcher, profile, servers, Log).RunAsync(results, dialer);
         }
 
+        if (scenarios.Contains(BenchScenarios.History) && servers.Contains(ServerKind.G))
+        {
+            await new HistoryRunner(launcher, redisLauncher, profile, Log).RunAsync(results, dialer);
+        }
+
         results.Duration = _clock.Elapsed;
         return results;
     }

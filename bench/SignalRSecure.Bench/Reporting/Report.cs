@@ -20,6 +20,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
 
     private const string ScaleOutHeading = "## 7. ";
     private const string MessagePackHeading = "## 8. ";
+    private const string HistoryHeading = "## 9. ";
     private const string MachineHeading = "## Machine and configuration";
 
     public async Task<IReadOnlyList<string>> WriteAsync(string directory)
@@ -37,6 +38,11 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
             if (results.Scenarios.Contains(BenchScenarios.MessagePack))
             {
                 sections.Add(Capture(WriteMessagePack));
+            }
+
+            if (results.Scenarios.Contains(BenchScenarios.History))
+            {
+                sections.Add(Capture(WriteHistory));
             }
 
             // Into the report already there; without one, a report of just these sections and the machine's.
@@ -75,6 +81,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         WriteFlood();
         WriteScaleOut();
         WriteMessagePack();
+        WriteHistory();
         WriteMachine();
         if (results.Notes.Count > 0)
         {
@@ -132,6 +139,11 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         {
             Ratio("MessagePack: echo throughput G/A", Per(results.MessagePackEcho, ServerKind.G, ServerKind.A, e => e.PerSecond), ">=", 0.97);
             Ratio("MessagePack: broadcast delivered/s G/A", Per(results.MessagePackFanOut, ServerKind.G, ServerKind.A, f => f.DeliveredPerSecond), ">=", 0.95);
+        }
+
+        if (results.HistoryFanOut.Count > 0)
+        {
+            Ratio("History: broadcast delivered/s, history on / off, one node", PerHistory(crossNode: false), ">=", 0.9);
         }
 
         if (results.Flood.Count > 0)
@@ -447,6 +459,49 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
         Line("Spread of the same server across rounds (fastest / slowest round, echo): " +
              string.Join(", ", ByServer(results.MessagePackEcho, e => e.Server).Select(g => $"{g.Key} {g.Max(e => e.PerSecond) / g.Min(e => e.PerSecond):F2}")) + ".");
         Line();
+    }
+
+    private void WriteHistory()
+    {
+        if (results.HistoryFanOut.Count == 0)
+        {
+            return;
+        }
+
+        var shape = results.HistoryFanOut[0].Result.Shape;
+        Line($"{HistoryHeading}History: {shape} with the chat history on against off (G)");
+        Line();
+        Line(RunLine("the history scenario", results.HistoryFanOut.Select(f => f.Round).DefaultIfEmpty().Max()));
+        Line();
+        Line($"G with history on (the default: every message is appended to its group's history before it is delivered, in memory on one node, " +
+             $"`XADD` to a Redis stream across nodes) against the same server started with `{HistoryRunner.HistoryVariable}=false` (messages go out " +
+             "without an id, nothing is stored). One node in memory, and two nodes on one fresh `redis-server` with the sender on node A and the receivers " +
+             $"on node B, as in section 7. Closed-loop sender at most {FanOutScenario.Window} messages ahead; interleaved orders, then the reverse; fresh processes for each measurement; " +
+             "server CPU counts every node and Redis together.");
+        Line();
+        Line("| setup | history | delivered/s | server CPU us/delivery | p50 ms | p99 ms | stalls |");
+        Line("|---|---|---|---|---|---|---|");
+        foreach (var group in results.HistoryFanOut.GroupBy(f => (f.CrossNode, f.History)).OrderBy(g => g.Key.CrossNode).ThenByDescending(g => g.Key.History))
+        {
+            Line($"| {(group.Key.CrossNode ? "cross-node" : "one node")} | {(group.Key.History ? "on" : "off")} | {Med(group, f => f.Result.DeliveredPerSecond):N0} | {Med(group, f => f.Result.CpuMicroseconds):F2} | " +
+                 $"{Med(group, f => f.Result.Latency.P50) / 1000:F1} | {Med(group, f => f.Result.Latency.P99) / 1000:F1} | {group.Sum(f => f.Result.Stalls)} |");
+        }
+
+        Line();
+        RatioHeader();
+        SpreadRatio("delivered/s, history on / off, one node", PerHistory(crossNode: false), ">=", 0.9);
+        SpreadRatio("delivered/s, history on / off, cross-node (not a target)", PerHistory(crossNode: true), ">=", 0.9);
+        SpreadRatio("server CPU per delivery, history on / off, one node (not a target)", PerHistory(crossNode: false, f => f.CpuMicroseconds), "<=", 1.1);
+        Line();
+        Line($"Per round (delivered/s): {string.Join("; ", results.HistoryFanOut.GroupBy(f => f.Round).Select(r => $"round {r.Key}: " + string.Join(", ", r.Select(f => $"{(f.CrossNode ? "cross-node" : "one node")} {(f.History ? "on" : "off")} {f.Result.DeliveredPerSecond:F0}"))))}.");
+        Line();
+    }
+
+    private List<double> PerHistory(bool crossNode, Func<FanOut, double>? value = null)
+    {
+        value ??= f => f.DeliveredPerSecond;
+        var list = results.HistoryFanOut.Where(f => f.CrossNode == crossNode).ToList();
+        return [.. list.Where(f => f.History).Join(list.Where(f => !f.History), a => a.Round, b => b.Round, (a, b) => value(a.Result) / value(b.Result))];
     }
 
     /// <summary>When the section's numbers were taken and how loaded the machine was: sections may come from separate runs.</summary>

@@ -99,6 +99,9 @@ internal sealed record Flood(
     public double? AllocatedKilobytesPerConnection => FloodAllocatedBytes / Math.Max(1, Opened) / 1024;
 }
 
+/// <summary>History on or off: a fan-out of G on one node in memory, or across two nodes on one Redis.</summary>
+internal sealed record HistoryFanOut(bool CrossNode, bool History, int Round, FanOut Result);
+
 /// <summary>Scale out: a fan-out with the gated server in one setup.</summary>
 internal sealed record ClusterFanOut(ClusterSetup Setup, int Round, FanOut Result);
 

@@ -4,7 +4,7 @@ namespace SignalRSecure.ChatConsole.Commands;
 internal abstract record ChatCommand
 {
     public const string Help = """
-        /join GROUP        join a group
+        /join GROUP        join a group and print its last messages
         /leave GROUP       leave a group
         /to GROUP TEXT     send TEXT to a group you joined
         /who GROUP         list who is online in a group you joined

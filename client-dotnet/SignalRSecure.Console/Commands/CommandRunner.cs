@@ -1,4 +1,5 @@
 using SignalRSecure.ChatConsole.Terminal;
+using SignalRSecure.Chat.Contracts;
 using SignalRSecure.Client;
 
 namespace SignalRSecure.ChatConsole.Commands;
@@ -22,7 +23,6 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output, C
                     break;
                 case JoinGroup(var group):
                     await JoinAsync(group, cancellationToken);
-                    output.WriteLine($"* you joined {SafeText.Clean(group)}");
                     break;
                 case LeaveGroup(var group):
                     await client.LeaveGroupAsync(group, cancellationToken);
@@ -65,13 +65,37 @@ internal sealed class CommandRunner(SecureHubClient client, TextWriter output, C
     {
         if (client.JoinedGroups.Contains(group, StringComparer.Ordinal))
         {
-            // Already a member: the server answers without announcing anything.
+            // Already a member: the server answers without announcing anything, and the history was printed before.
             await client.JoinGroupAsync(group, cancellationToken);
+            output.WriteLine($"* you joined {SafeText.Clean(group)}");
             return;
         }
 
-        using var join = printer.ExpectOwnJoin(group);
-        await client.JoinGroupAsync(group, cancellationToken);
+        using var held = printer.HoldLive(group);
+        using (var join = printer.ExpectOwnJoin(group))
+        {
+            await client.JoinGroupAsync(group, cancellationToken);
+            await AwaitAnnouncementAsync(join, cancellationToken);
+        }
+
+        output.WriteLine($"* you joined {SafeText.Clean(group)}");
+        IReadOnlyList<ChatMessage> history;
+        try
+        {
+            // Read after the join: a message sent meanwhile is live (held until now) or in the history, never neither.
+            history = await client.GetHistoryAsync(group, cancellationToken: cancellationToken);
+        }
+        catch (HubErrorException ex)
+        {
+            output.WriteLine($"! could not read the last messages: {ex.Error ?? "the server failed"}");
+            return;
+        }
+
+        held.Release(history);
+    }
+
+    private static async Task AwaitAnnouncementAsync(ChatPrinter.OwnJoin join, CancellationToken cancellationToken)
+    {
         try
         {
             // The server sent the announcement before its answer, but SignalR's client runs event handlers on a loop of

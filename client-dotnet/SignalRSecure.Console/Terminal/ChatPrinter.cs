@@ -9,6 +9,8 @@ namespace SignalRSecure.ChatConsole.Terminal;
 internal sealed class ChatPrinter(TextWriter output)
 {
     private readonly ConcurrentDictionary<string, OwnJoin> _ownJoins = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, List<ChatMessage>> _held = new(StringComparer.Ordinal);
     private volatile bool _reconnecting;
 
     /// <summary>Completes when the client has closed for good, with why.</summary>
@@ -16,9 +18,10 @@ internal sealed class ChatPrinter(TextWriter output)
 
     public void Attach(SecureHubClient client)
     {
-        client.MessageReceived += (_, message) => output.WriteLine(message.Group is null
-            ? $"<{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}"
-            : $"[{SafeText.Clean(message.Group)}] <{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}");
+        client.MessageReceived += (_, message) => OnMessage(message);
+        client.HistoryGapDetected += (_, gap) => output.WriteLine(gap.Group is null
+            ? "* some messages to everyone may be missing"
+            : $"* some messages in {SafeText.Clean(gap.Group)} may be missing");
         client.UserJoined += (_, presence) =>
         {
             if (!IsOwnJoin(client, presence))
@@ -40,6 +43,63 @@ internal sealed class ChatPrinter(TextWriter output)
         var join = new OwnJoin(this, group);
         _ownJoins[group] = join;
         return join;
+    }
+
+    /// <summary>
+    /// Holds the live messages of <paramref name="group"/> until the result prints the group's history: a /join prints
+    /// the last messages before the live ones, and a message that came both ways once.
+    /// </summary>
+    public HistoryHold HoldLive(string group)
+    {
+        lock (_lock)
+        {
+            _held[group] = [];
+        }
+
+        return new HistoryHold(this, group);
+    }
+
+    private void OnMessage(ChatMessage message)
+    {
+        lock (_lock)
+        {
+            if (message.Group is not null && _held.TryGetValue(message.Group, out var held))
+            {
+                held.Add(message);
+                return;
+            }
+
+            Print(message);
+        }
+    }
+
+    private void Print(ChatMessage message) => output.WriteLine(message.Group is null
+        ? $"<{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}"
+        : $"[{SafeText.Clean(message.Group)}] <{SafeText.Clean(message.From)}> {SafeText.Clean(message.Text)}");
+
+    private void Release(string group, IReadOnlyList<ChatMessage> history)
+    {
+        lock (_lock)
+        {
+            if (!_held.Remove(group, out var held))
+            {
+                return;
+            }
+
+            if (history.Count > 0)
+            {
+                output.WriteLine($"* last {history.Count} message{(history.Count == 1 ? "" : "s")} in {SafeText.Clean(group)}:");
+            }
+
+            HashSet<string> printed = new(StringComparer.Ordinal);
+            foreach (var message in history.Concat(held))
+            {
+                if (message.Id is null || printed.Add(message.Id))
+                {
+                    Print(message);
+                }
+            }
+        }
     }
 
     // The announcement of this connection's own join (a /join under way, or the rejoins of a reconnect, which happen
@@ -81,6 +141,16 @@ internal sealed class ChatPrinter(TextWriter output)
                 Closed.TrySetResult(change);
                 break;
         }
+    }
+
+    /// <summary>The live messages of a group held while its history is read.</summary>
+    internal sealed class HistoryHold(ChatPrinter printer, string group) : IDisposable
+    {
+        /// <summary>Prints <paramref name="history"/> (oldest first) and then the held live messages, each once.</summary>
+        public void Release(IReadOnlyList<ChatMessage> history) => printer.Release(group, history);
+
+        // The join or the read failed: the held messages still go out.
+        public void Dispose() => printer.Release(group, []);
     }
 
     /// <summary>A join of this console's, whose announcement is not printed.</summary>

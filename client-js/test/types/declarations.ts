@@ -5,6 +5,7 @@ import * as session from '../../src/auth-session.js';
 import * as errors from '../../src/errors.js';
 import * as contract from '../../src/contract.js';
 import * as protocols from '../../src/protocols.js';
+import * as ids from '../../src/message-ids.js';
 
 const implementations: { [K in keyof typeof declared]: unknown } = {
   SecureHubClient: client.SecureHubClient satisfies typeof declared.SecureHubClient,
@@ -14,6 +15,8 @@ const implementations: { [K in keyof typeof declared]: unknown } = {
   DefaultReconnectMaxDelay: client.DefaultReconnectMaxDelay,
   AuthSession: session.AuthSession satisfies typeof declared.AuthSession,
   HubProtocols: protocols.HubProtocols satisfies typeof declared.HubProtocols,
+  compareMessageIds: ids.compareMessageIds satisfies typeof declared.compareMessageIds,
+  isMessageId: ids.isMessageId satisfies typeof declared.isMessageId,
   HubClosedError: errors.HubClosedError satisfies typeof declared.HubClosedError,
   HubInvocationError: errors.HubInvocationError,
   AuthRequestError: errors.AuthRequestError satisfies typeof declared.AuthRequestError,

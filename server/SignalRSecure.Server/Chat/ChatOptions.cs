@@ -12,6 +12,9 @@ public sealed class ChatOptions
     /// <summary>The default of <see cref="MaximumGroupsPerConnection"/>.</summary>
     public const int DefaultMaximumGroupsPerConnection = 32;
 
+    /// <summary>The default of <see cref="History"/>.</summary>
+    public const bool DefaultHistory = true;
+
     /// <summary>The default of <see cref="HistoryLength"/>.</summary>
     public const int DefaultHistoryLength = 100;
 
@@ -29,6 +32,13 @@ public sealed class ChatOptions
 
     /// <summary>How many groups one connection may be in at once. The default is 32.</summary>
     public int MaximumGroupsPerConnection { get; set; } = DefaultMaximumGroupsPerConnection;
+
+    /// <summary>
+    /// Whether groups and the broadcast channel keep history. Off, messages carry no id, GetHistory answers no
+    /// messages and RejoinGroup answers <c>recovered: false</c>, so that clients report every reconnect as a possible
+    /// gap; the store (memory or Redis) is never written. The default is true.
+    /// </summary>
+    public bool History { get; set; } = DefaultHistory;
 
     /// <summary>
     /// How many of its most recent messages each group, and the broadcast channel, keeps for GetHistory and

@@ -40,6 +40,11 @@ public static class ChatServerExtensions
             builder.Services.Replace(ServiceDescriptor.Singleton<IChatHistory, RedisChatHistory>());
         }
 
+        if (!builder.Configuration.GetValue($"{ChatOptions.SectionName}:{nameof(ChatOptions.History)}", ChatOptions.DefaultHistory))
+        {
+            builder.Services.Replace(ServiceDescriptor.Singleton<IChatHistory, DisabledChatHistory>());
+        }
+
         return builder;
     }
 

@@ -11,10 +11,15 @@ import {
   HubInvocationError,
   SecureEndpoints,
   SecureHubClient,
+  compareMessageIds,
+  isMessageId,
 } from 'signalr-secure-client';
 
 // Group names cannot be empty, so the broadcast channel's key never collides with a group.
 const everyone = '';
+
+// How many of a channel's last messages the page shows when it opens one: the server's default page size.
+const historyPageSize = 50;
 
 /** @type {Map<string, string>} */
 const hubErrorText = new Map([
@@ -88,6 +93,11 @@ const ui = {
  * @property {number} unread Messages that came while another channel was shown.
  * @property {string[]} members Who is online (groups only).
  * @property {boolean} joined Whether it is listed (broadcasts always are).
+ * @property {Set<string>} shown The ids of the messages on screen: a message that comes both live and from history
+ *   (or recovery) is shown once.
+ * @property {boolean} delivered Whether a message came live; the client recovers only such channels after a
+ *   reconnect, and the page reloads the history of the others.
+ * @property {Element | null} beforeDrop The last item on screen when the connection was lost: a gap goes after it.
  */
 
 const session = new AuthSession();
@@ -180,12 +190,14 @@ async function connect() {
     }
   });
   current.on('message', (message) => onMessage(message));
+  current.on('gap', ({ group }) => addGap(group ?? everyone));
   current.on('userJoined', (presence) => onPresence(presence, true));
   current.on('userLeft', (presence) => onPresence(presence, false));
   current.on('error', (error) => showAlert(describe(error)));
   await current.start();
   renderGroups();
   ui.messageText.focus();
+  await loadHistory(everyone);
 }
 
 /** @param {import('signalr-secure-client').StateChange} change */
@@ -199,6 +211,7 @@ function onState(change) {
     case ConnectionStates.Authenticated: {
       setStatus('authenticated', 'Connected');
       setAccountState('Signed in as');
+      const reconnected = change.attempt === 0 && [...channels.values()].some((c) => c.beforeDrop !== null);
       if (connectionAlert) {
         hideAlert();
         addEvent(active, 'Reconnected.');
@@ -207,6 +220,10 @@ function onState(change) {
       setEnabled(true);
       for (const group of client?.joinedGroups ?? []) {
         void refreshMembers(group);
+      }
+
+      if (reconnected) {
+        void catchUp();
       }
 
       break;
@@ -219,6 +236,10 @@ function onState(change) {
       setEnabled(false);
       showAlert(`${why} Reconnecting…`);
       connectionAlert = true;
+      for (const channel of channels.values()) {
+        channel.beforeDrop ??= channel.log.lastElementChild;
+      }
+
       break;
     }
     case ConnectionStates.Closed:
@@ -397,7 +418,7 @@ function channelFor(key) {
     empty.textContent = key === everyone ? 'No broadcasts yet. Say hello to everyone.' : `No messages in ${key} yet.`;
     log.append(empty);
     ui.logs.append(log);
-    channel = { key, log, unread: 0, members: [], joined: false };
+    channel = { key, log, unread: 0, members: [], joined: false, shown: new Set(), delivered: false, beforeDrop: null };
     channels.set(key, channel);
   }
 
@@ -529,9 +550,99 @@ async function joinGroup(group) {
   channel.joined = true;
   selectChannel(group);
   renderGroups();
-  await refreshMembers(group);
+  await Promise.all([refreshMembers(group), loadHistory(group)]);
   ui.messageText.focus();
   return true;
+}
+
+/**
+ * Shows the last messages of a channel before the live ones, each once.
+ * @param {string} key
+ * @returns {Promise<ChatMessage[] | null>} The messages read, or null when they could not be.
+ */
+async function loadHistory(key) {
+  const current = client;
+  /** @type {ChatMessage[]} */
+  let messages;
+  try {
+    messages = await current?.history(key === everyone ? null : key, { limit: historyPageSize }) ?? [];
+  } catch (error) {
+    // History is a convenience: the live messages still come. Say why the channel starts empty.
+    if (current === client && !(error instanceof HubClosedError)) {
+      addEvent(key, `Earlier messages could not be loaded. ${describe(error)}`);
+    }
+
+    return null;
+  }
+
+  if (current !== client) {
+    return null;
+  }
+
+  for (const message of messages) {
+    showMessage(message, false);
+  }
+
+  return messages;
+}
+
+/**
+ * After a reconnect: the client recovered the channels that had delivered a live message; the others (opened, shown
+ * their history, and quiet since) read their history again, so that what was said meanwhile shows up too.
+ */
+async function catchUp() {
+  const quiet = [...channels.values()].filter((c) => c.joined && !c.delivered && c.beforeDrop !== null);
+  for (const channel of channels.values()) {
+    if (!quiet.includes(channel)) {
+      channel.beforeDrop = null;
+    }
+  }
+
+  await Promise.all(quiet.map(async (channel) => {
+    const newestShown = newestId(channel);
+    const messages = await loadHistory(channel.key);
+    // A full page that starts after the newest message shown may not reach back to it.
+    if (messages && newestShown && messages.length >= historyPageSize && isMessageId(messages[0].id)
+      && compareMessageIds(messages[0].id, newestShown) > 0) {
+      addGap(channel.key);
+    }
+
+    channel.beforeDrop = null;
+  }));
+}
+
+/**
+ * @param {Channel} channel
+ * @returns {string | null} The newest id on screen.
+ */
+function newestId(channel) {
+  let newest = null;
+  for (const id of channel.shown) {
+    if (newest === null || compareMessageIds(id, newest) > 0) {
+      newest = id;
+    }
+  }
+
+  return newest;
+}
+
+/**
+ * Marks where messages may be missing: after what was on screen when the connection was lost.
+ * @param {string} key
+ */
+function addGap(key) {
+  const channel = channelFor(key);
+  const item = document.createElement('li');
+  item.className = 'event gap';
+  item.textContent = 'Some messages may be missing here.';
+  const after = channel.beforeDrop;
+  channel.beforeDrop = null;
+  if (after && after.parentElement === channel.log) {
+    channel.log.querySelector('.empty')?.remove();
+    after.after(item);
+  } else {
+    append(channel, item, false);
+  }
 }
 
 /** @param {string} group */
@@ -608,10 +719,31 @@ async function echo() {
   }
 }
 
-/** @param {import('signalr-secure-client').ChatMessage} message */
+/** @typedef {import('signalr-secure-client').ChatMessage} ChatMessage */
+
+/** @param {ChatMessage} message */
 function onMessage(message) {
+  channelFor(message.group ?? everyone).delivered = true;
+  showMessage(message, true);
+}
+
+/**
+ * Puts a message on screen once, in id order among the messages of its channel.
+ * @param {ChatMessage} message
+ * @param {boolean} live Whether it came live (it then counts as unread).
+ */
+function showMessage(message, live) {
   const key = message.group ?? everyone;
   const channel = channelFor(key);
+  const id = isMessageId(message.id) ? message.id : null;
+  if (id !== null) {
+    if (channel.shown.has(id)) {
+      return;
+    }
+
+    channel.shown.add(id);
+  }
+
   const item = document.createElement('li');
   item.className = message.from === client?.user ? 'message own' : 'message';
   const meta = document.createElement('div');
@@ -627,7 +759,34 @@ function onMessage(message) {
   text.className = 'message-text';
   text.textContent = message.text;
   item.append(meta, text);
-  append(channel, item);
+  if (id === null) {
+    append(channel, item, live);
+    return;
+  }
+
+  item.dataset.id = id;
+  // Usually the newest: a message from history, or one another node published late, goes before any newer one.
+  /** @type {HTMLElement | null} */
+  let before = null;
+  for (let node = channel.log.lastElementChild; node; node = node.previousElementSibling) {
+    const other = /** @type {HTMLElement} */ (node).dataset.id;
+    if (other === undefined) {
+      continue;
+    }
+
+    if (compareMessageIds(other, id) < 0) {
+      break;
+    }
+
+    before = /** @type {HTMLElement} */ (node);
+  }
+
+  if (before) {
+    channel.log.querySelector('.empty')?.remove();
+    before.before(item);
+  } else {
+    append(channel, item, live);
+  }
 }
 
 /**

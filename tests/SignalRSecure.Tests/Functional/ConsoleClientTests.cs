@@ -152,6 +152,41 @@ public sealed class ConsoleClientTests
     }
 
     [Fact]
+    public async Task Console_Join_PrintsTheGroupsLastMessagesBeforeLiveOnes()
+    {
+        // Arrange: bob said three things in general before alice joins it on the console.
+        await using var server = await SecureServer.StartAsync();
+        await using var bob = await DotNetClientHarness.ConnectAsync(server, SecureServer.Bob);
+        await bob.JoinGroupAsync("general").WaitAsync(DotNetClientHarness.Timeout);
+        foreach (var text in new[] { "first", "second", "third" })
+        {
+            await bob.SendToGroupAsync("general", text).WaitAsync(DotNetClientHarness.Timeout);
+        }
+
+        using var console = await SignedInAsync(server, SecureServer.Alice);
+
+        // Act
+        await console.WriteLineAsync("/join general");
+        var joined = await console.Output.NextAsync(line => line == "* you joined general");
+        List<string> history = [];
+        for (var i = 0; i < 4; i++)
+        {
+            history.Add(await console.Output.NextAsync());
+        }
+
+        await bob.SendToGroupAsync("general", "live").WaitAsync(DotNetClientHarness.Timeout);
+        var live = await console.Output.NextAsync(line => line.StartsWith("[general]", StringComparison.Ordinal));
+        await console.WriteLineAsync("/quit");
+
+        // Assert
+        Assert.Equal("* you joined general", joined);
+        Assert.Equal(["* last 3 messages in general:", "[general] <bob> first", "[general] <bob> second", "[general] <bob> third"], history);
+        Assert.Equal("[general] <bob> live", live);
+        Assert.Single(console.Output.All, line => line.EndsWith("<bob> third", StringComparison.Ordinal));
+        Assert.Equal(0, await console.WaitForExitAsync());
+    }
+
+    [Fact]
     public async Task Console_OwnOtherSessionJoins_IsShownAsThatUser()
     {
         // Arrange: alice on the console in "general", and alice again on the .NET client.

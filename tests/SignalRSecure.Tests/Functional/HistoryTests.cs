@@ -33,6 +33,28 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task HistoryOff_MessagesHaveNoId_GetHistoryIsEmpty_AndRecoveryReportsAGap()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Chat:History"] = "false" });
+        await using var alice = await HistoryDrill.AuthenticatedAsync(server, SecureServer.Alice);
+
+        // Act
+        await HistoryDrill.CallOkAsync(alice, nameof(IChatHub.Broadcast), "not kept");
+        // The message came before the answer: the socket passed it over while waiting for the completion.
+        var delivered = alice.PassedOver.Single(frame => frame.TryGetProperty("target", out var target) && target.GetString() == nameof(IChatClient.ReceiveMessage));
+        var (history, historyError) = await alice.CallAsync(nameof(IChatHub.GetHistory), null, null, null).WaitAsync(HistoryDrill.Timeout);
+        var (recovery, recoveryError) = await alice.CallAsync(nameof(IChatHub.RejoinGroup), "general", "1-0").WaitAsync(HistoryDrill.Timeout);
+
+        // Assert
+        Assert.Equal("not kept", delivered.GetProperty("arguments")[0].GetProperty("text").GetString());
+        Assert.Equal(JsonValueKind.Null, delivered.GetProperty("arguments")[0].GetProperty("id").ValueKind);
+        Assert.Equal((null, null), (historyError, recoveryError));
+        Assert.Equal(0, history!.Value.GetArrayLength());
+        Assert.False(recovery!.Value.GetProperty("recovered").GetBoolean());
+    }
+
+    [Fact]
     public async Task GetHistory_OfAGroupNotJoinedOrNotAllowed_IsRefusedWithNotAMember()
     {
         // Arrange: alice may join ops but has not; bob may not.
