@@ -252,14 +252,29 @@ public sealed class ChatHub(IGroupRoster roster, IChatHistory history, IOptions<
                 stored =>
                 {
                     delivering = true;
-                    return deliver(stored);
+                    return DeliverAsync(stored);
                 },
                 aborted);
         }
         catch (Exception ex) when (!delivering && !aborted.IsCancellationRequested)
         {
             ChatLog.HistoryAppendFailed(logger, hubMethod, Context.ConnectionId, ex);
-            await deliver(message);
+            await DeliverAsync(message);
+        }
+
+        // A backplane that cannot publish (Redis unreachable) delivers to nobody, not even on this node: the sender
+        // learns it with the contract's retryable error instead of SignalR's unexplained one.
+        async Task DeliverAsync(ChatMessage stored)
+        {
+            try
+            {
+                await deliver(stored);
+            }
+            catch (Exception ex) when (!aborted.IsCancellationRequested)
+            {
+                ChatLog.DeliveryFailed(logger, hubMethod, Context.ConnectionId, ex);
+                throw new HubException(HubErrors.Unavailable);
+            }
         }
     }
 

@@ -24,4 +24,8 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 505, EventName = "HistoryAppendFailed", Level = LogLevel.Warning,
         Message = "Hub method {HubMethod} on connection {ConnectionId} delivered its message without an id: the chat history failed to store it")]
     public static partial void HistoryAppendFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 506, EventName = "DeliveryFailed", Level = LogLevel.Warning,
+        Message = "Hub method {HubMethod} on connection {ConnectionId} answered unavailable: its message could not be sent (the backplane failed)")]
+    public static partial void DeliveryFailed(ILogger logger, string hubMethod, string connectionId, Exception exception);
 }
