@@ -54,6 +54,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private HubConnectionContext? _hub;
     private IGateObserver? _observer;
     private TaskCompletionSource? _managerJoined;
+    private bool _managerJoinDone;
     private bool _managerLeft;
     private AuthenticatedUser? _identity;
     private GatePrincipal? _user;
@@ -125,7 +126,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
             {
                 if (!_userAgentHashed)
                 {
-                    _userAgent = Tickets.UserAgentHash.Of(_userAgent);
+                    _userAgent = Tickets.UserAgentHash.Shared(_userAgent);
                     _userAgentHashed = true;
                 }
 
@@ -338,7 +339,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         {
             // The connection may have left the manager while Authenticate finished: joining now would leave it
             // registered (and subscribed, on a scale-out manager) forever.
-            if (_managerLeft || _managerJoined is not null || _hub is null || _observer is null)
+            if (_managerLeft || _managerJoined is not null || _managerJoinDone || _hub is null || _observer is null)
             {
                 return;
             }
@@ -351,6 +352,13 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         try
         {
             await observer.OnAuthenticatedAsync(this, hub);
+            lock (this)
+            {
+                // A join that is done needs no task kept for the connection's life: the leave sees the flag.
+                _managerJoinDone = true;
+                _managerJoined = null;
+            }
+
             joined.TrySetResult();
         }
         catch (Exception ex)
@@ -369,7 +377,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         lock (this)
         {
             _managerLeft = true;
-            return _managerJoined?.Task;
+            return _managerJoinDone ? Task.CompletedTask : _managerJoined?.Task;
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class SecureHubOptions
     public static readonly TimeSpan DefaultSessionLifetime = TimeSpan.FromHours(1);
 
     /// <summary>The default of <see cref="DeadlinePrecision"/>.</summary>
-    public static readonly TimeSpan DefaultDeadlinePrecision = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan DefaultDeadlinePrecision = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The default of <see cref="SendTimeout"/>.</summary>
     public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(10);
@@ -82,7 +82,7 @@ public sealed class SecureHubOptions
     /// <summary>
     /// How late after its deadline (<see cref="AuthenticationTimeout"/>, the end of the session) a connection may be
     /// closed, never earlier: every connection's deadline is kept on one shared timer that fires at most once per this
-    /// interval, instead of a timer per connection. The default is 100 milliseconds.
+    /// interval, instead of a timer per connection. The default is 20 milliseconds.
     /// </summary>
     public TimeSpan DeadlinePrecision { get; set; } = DefaultDeadlinePrecision;
 

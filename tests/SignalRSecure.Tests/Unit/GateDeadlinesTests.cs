@@ -32,15 +32,16 @@ public sealed class GateDeadlinesTests : IDisposable
     [Fact]
     public async Task Deadline_BetweenTicks_ClosesAtTheNextTickAndNeverBefore()
     {
-        // Arrange: a connection opened 30 ms after a tick boundary is due 30 ms after one, too.
+        // Arrange: a connection opened a quarter tick after a tick boundary is due a quarter tick after one, too.
         var precision = _testbed.Options.DeadlinePrecision;
-        _testbed.Time.Advance(TimeSpan.FromMilliseconds(30));
+        var offset = precision / 4;
+        _testbed.Time.Advance(offset);
         var connection = _testbed.Open();
 
         // Act
         _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout - TimeSpan.FromTicks(1));
         var closedBeforeTheDeadline = connection.HasWritten();
-        _testbed.Time.Advance(precision - TimeSpan.FromMilliseconds(30));
+        _testbed.Time.Advance(precision - offset);
         var closedBeforeTheTick = connection.HasWritten();
         _testbed.Time.Advance(TimeSpan.FromTicks(1));
 
