@@ -387,7 +387,12 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         lock (this)
         {
             SessionExpiresAt = sessionExpiresAt;
-            _keeper.Deadlines.Schedule(this, sessionExpiresAt - _keeper.Time.GetUtcNow());
+
+            // A connection that is gone has dropped its deadline; scheduling it again would keep it until the session ends.
+            if (!_disposed)
+            {
+                _keeper.Deadlines.Schedule(this, sessionExpiresAt - _keeper.Time.GetUtcNow());
+            }
         }
     }
 
