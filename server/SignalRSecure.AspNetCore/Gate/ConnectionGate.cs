@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using SignalRSecure.AspNetCore.Protection;
@@ -36,30 +37,24 @@ internal enum GateState
 /// connection's <see cref="IConnectionUserFeature"/>, so <c>Context.User</c> is only ever the ticket's user.
 /// </summary>
 /// <remarks>
-/// An idle authenticated connection keeps this object, its timer, its reader and the small
-/// <see cref="GatePrincipal"/> SignalR asks for at the handshake: the claims are built only when hub code reads them,
-/// and the task that holds reads during Authenticate exists only while one is held.
+/// An idle authenticated connection keeps this object, its reader and the small <see cref="GatePrincipal"/> SignalR
+/// asks for at the handshake: its deadline is a place in <see cref="GateDeadlines"/>' lists (no timer of its own), the
+/// claims are built only when hub code reads them, and the task that holds reads during Authenticate exists only
+/// while one is held.
 /// </remarks>
 internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature, IAsyncDisposable
 {
-    /// <summary>
-    /// The SignalR group every authenticated connection is in, which <c>Clients.All</c> stands for. Its characters
-    /// are outside those allowed in group names, so no client can join, leave or address it.
-    /// </summary>
-    public const string AuthenticatedGroup = "signalrsecure:authenticated";
-
-    private readonly Lock _lock = new();
     private readonly ConnectionContext _connection;
     private readonly GateKeeper _keeper;
     private readonly Admission _admission;
     private readonly PipeReader _transportInput;
-    private readonly ITimer _deadline;
     private TaskCompletionSource? _authenticationSettled;
     private TaskCompletionSource? _replyWritten;
     private bool _replyPending;
     private HubConnectionContext? _hub;
     private IGateObserver? _observer;
     private TaskCompletionSource? _managerJoined;
+    private bool _managerJoinDone;
     private bool _managerLeft;
     private AuthenticatedUser? _identity;
     private GatePrincipal? _user;
@@ -74,6 +69,10 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private Task? _closeMessage;
     private bool _authenticateRunning;
     private volatile bool _disposed;
+
+    // The gate locks on itself, not on an object of its own: one more object, for the life of every connection, is
+    // what the memory budget per connection cannot spare. Nothing outside the gate locks on it (it is internal; the
+    // one public face, IConnectionUserFeature, is not something code locks on).
 
     // The upgrade request's User-Agent until the first ticket redemption hashes it, then its hash (kept, because
     // Reauthenticate redeems again): a reference to a string the request already holds, then 43 characters.
@@ -95,11 +94,11 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _invocations = new TokenBucket(options.InvocationBurst, now);
         _messages = new TokenBucket(options.MessageBurst, now);
         _rateLimitStrikes = new TokenBucket(options.RateLimitStrikesBeforeClose, now);
-        _deadline = keeper.Time.CreateTimer(static state => ((ConnectionGate)state!).OnDeadline(), this, options.AuthenticationTimeout, Timeout.InfiniteTimeSpan);
+        keeper.Deadlines.Schedule(this, options.AuthenticationTimeout);
 
         // Replaces the transport's user feature: whatever identity the upgrade request carried (cookies, Windows
-        // authentication) is never the connection's user.
-        connection.Features.Set(this);
+        // authentication) is never the connection's user. It is also how the gate is found (From): a feature of its
+        // own would add an entry to every connection's feature collection.
         connection.Features.Set<IConnectionUserFeature>(this);
     }
 
@@ -123,11 +122,11 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 if (!_userAgentHashed)
                 {
-                    _userAgent = Tickets.UserAgentHash.Of(_userAgent);
+                    _userAgent = Tickets.UserAgentHash.Shared(_userAgent);
                     _userAgentHashed = true;
                 }
 
@@ -170,7 +169,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 return _state == GateState.Authenticating
                     ? (_authenticationSettled ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
@@ -196,14 +195,17 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 return _currentPrincipal ??= _identity?.ToPrincipal() ?? new ClaimsPrincipal(new ClaimsIdentity());
             }
         }
     }
 
-    public static ConnectionGate? From(HubCallerContext context) => context.Features.Get<ConnectionGate>();
+    public static ConnectionGate? From(HubCallerContext context) => From(context.Features);
+
+    /// <summary>The gate of the connection whose features these are, or null when it is not gated.</summary>
+    public static ConnectionGate? From(IFeatureCollection features) => features.Get<IConnectionUserFeature>() as ConnectionGate;
 
     /// <summary>
     /// Called once the SignalR handshake is done: a user id derived from the transport is dropped, the protocol the
@@ -211,7 +213,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public void Attach(HubConnectionContext hub, IGateObserver? observer = null)
     {
-        lock (_lock)
+        lock (this)
         {
             _hub = hub;
 
@@ -235,7 +237,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public bool TryTakeInvocation()
     {
         var options = _keeper.Options;
-        lock (_lock)
+        lock (this)
         {
             return _invocations.TryTake(_keeper.Time, options.InvocationsPerSecond, options.InvocationBurst);
         }
@@ -245,7 +247,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public bool TryTakeMessages(int count)
     {
         var options = _keeper.Options;
-        lock (_lock)
+        lock (this)
         {
             return _messages.TryTake(_keeper.Time, options.MessagesPerSecond, options.MessageBurst, count);
         }
@@ -264,7 +266,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>Records a rejected invocation; false once <see cref="SecureHubOptions.RateLimitStrikesBeforeClose"/> ran out.</summary>
     public bool TryTakeRateLimitStrike()
     {
-        lock (_lock)
+        lock (this)
         {
             return _rateLimitStrikes.TryTake(_keeper.Time, perSecond: 1, _keeper.Options.RateLimitStrikesBeforeClose);
         }
@@ -273,7 +275,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>Lets one Authenticate frame through; false if one already went or the connection is not waiting for one.</summary>
     public bool TryBeginAuthentication()
     {
-        lock (_lock)
+        lock (this)
         {
             if (_state != GateState.AwaitingAuthentication)
             {
@@ -288,7 +290,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>Records that the hub's Authenticate method is running, so that the deadline lets it finish.</summary>
     public void AuthenticateStarted()
     {
-        lock (_lock)
+        lock (this)
         {
             _authenticateRunning = true;
         }
@@ -301,7 +303,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public bool CompleteAuthentication(AuthenticatedUser identity, DateTimeOffset issuedAt, UserBudget budget, DateTimeOffset sessionExpiresAt)
     {
-        lock (_lock)
+        lock (this)
         {
             if (_state != GateState.Authenticating || _disposed)
             {
@@ -314,7 +316,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
             _currentPrincipal = null;
             SessionExpiresAt = sessionExpiresAt;
             _hub!.UserIdentifier = identity.Name;
-            _deadline.Change(sessionExpiresAt - _keeper.Time.GetUtcNow(), Timeout.InfiniteTimeSpan);
+            _keeper.Deadlines.Schedule(this, sessionExpiresAt - _keeper.Time.GetUtcNow());
             _state = GateState.Authenticated;
         }
 
@@ -333,11 +335,11 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         TaskCompletionSource joined;
         HubConnectionContext hub;
         IGateObserver observer;
-        lock (_lock)
+        lock (this)
         {
             // The connection may have left the manager while Authenticate finished: joining now would leave it
             // registered (and subscribed, on a scale-out manager) forever.
-            if (_managerLeft || _managerJoined is not null || _hub is null || _observer is null)
+            if (_managerLeft || _managerJoined is not null || _managerJoinDone || _hub is null || _observer is null)
             {
                 return;
             }
@@ -350,6 +352,13 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         try
         {
             await observer.OnAuthenticatedAsync(this, hub);
+            lock (this)
+            {
+                // A join that is done needs no task kept for the connection's life: the leave sees the flag.
+                _managerJoinDone = true;
+                _managerJoined = null;
+            }
+
             joined.TrySetResult();
         }
         catch (Exception ex)
@@ -365,27 +374,32 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public Task? LeaveLifetimeManager()
     {
-        lock (_lock)
+        lock (this)
         {
             _managerLeft = true;
-            return _managerJoined?.Task;
+            return _managerJoinDone ? Task.CompletedTask : _managerJoined?.Task;
         }
     }
 
     /// <summary>Moves the end of the session to <paramref name="sessionExpiresAt"/>.</summary>
     public void ExtendSession(DateTimeOffset sessionExpiresAt)
     {
-        lock (_lock)
+        lock (this)
         {
             SessionExpiresAt = sessionExpiresAt;
-            _deadline.Change(sessionExpiresAt - _keeper.Time.GetUtcNow(), Timeout.InfiniteTimeSpan);
+
+            // A connection that is gone has dropped its deadline; scheduling it again would keep it until the session ends.
+            if (!_disposed)
+            {
+                _keeper.Deadlines.Schedule(this, sessionExpiresAt - _keeper.Time.GetUtcNow());
+            }
         }
     }
 
     /// <inheritdoc />
     public async ValueTask UpdateGroupsAsync(IReadOnlyList<string> groups, DateTimeOffset issuedAt, CancellationToken cancellationToken = default)
     {
-        lock (_lock)
+        lock (this)
         {
             // Two Reauthenticates of the user may fan out at once: whatever order they arrive in, every connection
             // ends with the newest ticket's groups.
@@ -414,7 +428,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public void CloseAfterReply(string reason)
     {
-        lock (_lock)
+        lock (this)
         {
             _replyPending |= BeginClosing(reason);
         }
@@ -429,7 +443,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 return _replyPending && !_disposed
                     ? (_replyWritten ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task
@@ -447,7 +461,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         }
 
         TaskCompletionSource? replyWritten;
-        lock (_lock)
+        lock (this)
         {
             _replyPending = false;
             replyWritten = _replyWritten;
@@ -464,7 +478,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public void Close(string reason)
     {
         HubConnectionContext? hub;
-        lock (_lock)
+        lock (this)
         {
             if (!BeginClosing(reason))
             {
@@ -513,7 +527,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public void RefuseBeforeAuthentication(string violation, string closeReason)
     {
-        lock (_lock)
+        lock (this)
         {
             BeginClosing(closeReason);
         }
@@ -527,7 +541,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// </summary>
     public void RefuseAfterAuthentication(string closeReason)
     {
-        lock (_lock)
+        lock (this)
         {
             if (!BeginClosing(closeReason))
             {
@@ -541,7 +555,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>Aborts a connection that broke the protocol before the handshake completed.</summary>
     public void AbortHandshake(string violation)
     {
-        lock (_lock)
+        lock (this)
         {
             BeginClosing(CloseReasons.AuthenticationRequired);
         }
@@ -553,7 +567,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>Lets go of the connection once it has ended: its deadline, its held reads, its budget and its registry entry.</summary>
     public async ValueTask DisposeAsync()
     {
-        lock (_lock)
+        lock (this)
         {
             // An Authenticate still running must not complete on a connection that is gone.
             if (_disposed)
@@ -564,7 +578,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
             _disposed = true;
         }
 
-        await _deadline.DisposeAsync();
+        _keeper.Deadlines.Cancel(this);
         Volatile.Read(ref _replyWritten)?.TrySetResult();
         ReleaseHeldReads();
         await _keeper.OnConnectionClosedAsync(this);
@@ -608,11 +622,26 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         return true;
     }
 
-    private void OnDeadline()
+    /// <summary>The next gate due in the same tick of <see cref="GateDeadlines"/>; guarded by its lock.</summary>
+    internal ConnectionGate? DeadlineNext { get; set; }
+
+    /// <summary>The previous gate due in the same tick of <see cref="GateDeadlines"/>; guarded by its lock.</summary>
+    internal ConnectionGate? DeadlinePrevious { get; set; }
+
+    /// <summary>The tick of <see cref="GateDeadlines"/> the deadline is due in, 0 when none is pending; guarded by its lock.</summary>
+    internal long DeadlineTick { get; set; }
+
+    /// <summary>Called by <see cref="GateDeadlines"/> when the connection's deadline (authentication or session) is due.</summary>
+    internal void OnDeadline()
     {
         string reason;
-        lock (_lock)
+        lock (this)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             switch (_state)
             {
                 case GateState.Handshaking or GateState.AwaitingAuthentication:
@@ -627,7 +656,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
                     var remaining = SessionExpiresAt - _keeper.Time.GetUtcNow();
                     if (remaining > TimeSpan.Zero)
                     {
-                        _deadline.Change(remaining, Timeout.InfiniteTimeSpan);
+                        _keeper.Deadlines.Schedule(this, remaining);
                         return;
                     }
 

@@ -34,10 +34,14 @@ internal sealed class GateKeeper(
     public const string StoreFailedReason = "StoreFailed";
 
     private readonly IGroupRightsObserver[] _groupRightsObservers = [.. groupRightsObservers];
+    private readonly SharedIdentities _identities = new();
 
     public SecureHubOptions Options { get; } = options.Value;
 
     public TimeProvider Time => time;
+
+    /// <summary>The one timer of every connection's deadline.</summary>
+    public GateDeadlines Deadlines { get; } = new(time, options.Value.DeadlinePrecision);
 
     /// <summary>The per-user limits the connections' budgets come from.</summary>
     public UserBudgets Budgets => budgets;
@@ -59,7 +63,7 @@ internal sealed class GateKeeper(
 
         gate.AuthenticateStarted();
         var redemption = await RedeemOrCloseAsync(gate, ticket, expectedUser: null);
-        var identity = new AuthenticatedUser(redemption.User, redemption.Groups);
+        var identity = _identities.Share(redemption.User, redemption.Groups);
 
         // After the redemption, so that only the ticket's own user is counted; the ticket is used up either way.
         UserBudget? budget;

@@ -5,8 +5,8 @@ namespace SignalRSecure.AspNetCore.Gate;
 
 /// <summary>
 /// Wraps the hub's lifetime manager so that nothing reaches a connection before it authenticates:
-/// <c>Clients.All</c> means all authenticated connections, and sends to, or group additions of, an unauthenticated
-/// connection are dropped. It also hands each connection's <see cref="HubConnectionContext"/> to its gate.
+/// <c>Clients.All</c> means all authenticated connections (the only ones the inner manager knows), and sends to, or
+/// group additions of, an unauthenticated connection are dropped. It also hands each connection's <see cref="HubConnectionContext"/> to its gate.
 /// </summary>
 /// <remarks>
 /// It wraps whatever manager the app registered (<see cref="Hosting.GatedLifetimeManagerFactory"/>): SignalR's
@@ -42,7 +42,7 @@ internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inn
 
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
-        var gate = connection.Features.Get<ConnectionGate>()
+        var gate = ConnectionGate.From(connection.Features)
             ?? throw new InvalidOperationException($"{typeof(THub).Name} must be mapped with MapSecureHub.");
         _unauthenticated[connection.ConnectionId] = gate;
         gate.Attach(connection, this);
@@ -56,7 +56,7 @@ internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inn
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         _unauthenticated.TryRemove(connection.ConnectionId, out _);
-        if (connection.Features.Get<ConnectionGate>()?.LeaveLifetimeManager() is not { } joined)
+        if (ConnectionGate.From(connection.Features)?.LeaveLifetimeManager() is not { } joined)
         {
             return;
         }
@@ -79,11 +79,13 @@ internal sealed class GatedHubLifetimeManager<THub>(HubLifetimeManager<THub> inn
         _unauthenticated.TryRemove(gate.ConnectionId, out _);
     }
 
+    // The inner manager knows authenticated connections only, so its "all" is already "all authenticated": no group
+    // of them (and no group entry per connection) is needed.
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendGroupAsync(ConnectionGate.AuthenticatedGroup, methodName, args, cancellationToken);
+        inner.SendAllAsync(methodName, args, cancellationToken);
 
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        inner.SendGroupExceptAsync(ConnectionGate.AuthenticatedGroup, methodName, args, excludedConnectionIds, cancellationToken);
+        inner.SendAllExceptAsync(methodName, args, excludedConnectionIds, cancellationToken);
 
     public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
         IsAuthenticated(connectionId) ? inner.SendConnectionAsync(connectionId, methodName, args, cancellationToken) : Task.CompletedTask;

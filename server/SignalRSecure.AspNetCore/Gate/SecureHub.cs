@@ -44,7 +44,6 @@ public abstract class SecureHub<TClient> : Hub<TClient>, ISecureHub
         try
         {
             var result = await gate.Keeper.AuthenticateAsync(gate, ticket);
-            await Groups.AddToGroupAsync(Context.ConnectionId, ConnectionGate.AuthenticatedGroup);
             activity?.SetTag("user.name", result.User);
             SecureHubTracing.SetOutcome(activity, SecureHubTracing.OkOutcome);
             return result;

@@ -19,6 +19,9 @@ public sealed class SecureHubOptions
     /// <summary>The default of <see cref="SessionLifetime"/>.</summary>
     public static readonly TimeSpan DefaultSessionLifetime = TimeSpan.FromHours(1);
 
+    /// <summary>The default of <see cref="DeadlinePrecision"/>.</summary>
+    public static readonly TimeSpan DefaultDeadlinePrecision = TimeSpan.FromMilliseconds(20);
+
     /// <summary>The default of <see cref="SendTimeout"/>.</summary>
     public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(10);
 
@@ -75,6 +78,13 @@ public sealed class SecureHubOptions
     /// connection is then closed with <c>session expired</c>. The default is 1 hour.
     /// </summary>
     public TimeSpan SessionLifetime { get; set; } = DefaultSessionLifetime;
+
+    /// <summary>
+    /// How late after its deadline (<see cref="AuthenticationTimeout"/>, the end of the session) a connection may be
+    /// closed, never earlier: every connection's deadline is kept on one shared timer that fires at most once per this
+    /// interval, instead of a timer per connection. The default is 20 milliseconds.
+    /// </summary>
+    public TimeSpan DeadlinePrecision { get; set; } = DefaultDeadlinePrecision;
 
     /// <summary>
     /// How long a send to a client may stay blocked (a consumer that stopped reading) before the connection is
@@ -194,6 +204,7 @@ internal sealed class SecureHubOptionsValidator : IValidateOptions<SecureHubOpti
             .Positive(nameof(options.AuthenticationTimeout), options.AuthenticationTimeout, TimeSpan.FromMinutes(5))
             .Positive(nameof(options.HandshakeTimeout), options.HandshakeTimeout, TimeSpan.FromMinutes(1))
             .Positive(nameof(options.SessionLifetime), options.SessionLifetime, TimeSpan.FromDays(1))
+            .Positive(nameof(options.DeadlinePrecision), options.DeadlinePrecision, TimeSpan.FromSeconds(1))
             .Positive(nameof(options.SendTimeout), options.SendTimeout)
             .Positive(nameof(options.MaximumReceiveMessageSize), options.MaximumReceiveMessageSize)
             .Positive(nameof(options.PreAuthenticationMaximumMessageSize), options.PreAuthenticationMaximumMessageSize)

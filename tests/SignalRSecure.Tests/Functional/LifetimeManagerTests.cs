@@ -110,7 +110,7 @@ public sealed class LifetimeManagerTests
         Assert.Empty(listener.PassedOver);
         Assert.Equal("after", Text(listenersCopy));
         Assert.Equal(3, calls.Connected);
-        Assert.Equal(2, calls.Sends.Count(send => send == $"group:{ConnectionGate.AuthenticatedGroup}"));
+        Assert.Equal(2, calls.Sends.Count(send => send == "all"));
     }
 
     [Fact]

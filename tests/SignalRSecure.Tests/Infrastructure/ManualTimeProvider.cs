@@ -30,6 +30,18 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>How many timers exist (created and not disposed), armed or not.</summary>
+    public int TimerCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _timers.Count;
+            }
+        }
+    }
+
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override long GetTimestamp() => GetUtcNow().UtcTicks;

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.AspNetCore.Gate;
@@ -17,7 +18,7 @@ internal sealed class FakeCallerContext : HubCallerContext
 
     public FakeCallerContext(ConnectionGate gate, string connectionId)
     {
-        _features.Set(gate);
+        _features.Set<IConnectionUserFeature>(gate);
         ConnectionId = connectionId;
     }
 
