@@ -514,9 +514,11 @@ public sealed class SecureHubClient : IAsyncDisposable
                         await session.Link.InvokeAsync<object?>(nameof(IChatHub.JoinGroup), [group], cancellationToken).ConfigureAwait(false);
                     }
                 }
-                catch (HubException ex) when (HubErrors.TryParse(ex.Message, out var error))
+                catch (HubException ex) when (HubErrors.TryParse(ex.Message, out var error) && error != HubErrors.Unavailable)
                 {
-                    // The fresh ticket may no longer allow this group; the other groups still count.
+                    // The fresh ticket may no longer allow this group; the other groups still count. A server that is
+                    // only temporarily unavailable fails the whole attempt instead, which is retried with the group kept,
+                    // as the broadcast channel's recovery does.
                     lock (_lock)
                     {
                         _joinedGroups.Remove(group);

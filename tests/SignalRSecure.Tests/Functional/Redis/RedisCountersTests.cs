@@ -16,35 +16,19 @@ namespace SignalRSecure.Tests.Functional.Redis;
 /// The Lua counters and the roster of the Redis scale-out against a real redis-server, two instances with their own
 /// connection standing for two nodes, on one manual clock: the semantics of the in-memory limits, for all nodes together.
 /// </summary>
-public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class RedisCountersTests(RedisFixture redis) : TwoRedisNodesTest(redis)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.9");
 
-    private readonly RedisKeys _keys = new(RedisFixture.UniquePrefix());
     private readonly ManualTimeProvider _time = new();
-    private RedisConnection _nodeA = null!;
-    private RedisConnection _nodeB = null!;
-
-    public Task InitializeAsync()
-    {
-        _nodeA = new RedisConnection(redis.Server.Configuration);
-        _nodeB = new RedisConnection(redis.Server.Configuration);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _nodeA.DisposeAsync();
-        await _nodeB.DisposeAsync();
-    }
 
     [Fact]
     public async Task Lockout_TenFailuresSplitOverTwoNodes_LocksTheAddressOutOnBothUntilTheLockoutEnds()
     {
         // Arrange
-        var onA = Limiter(_nodeA);
-        var onB = Limiter(_nodeB);
+        var onA = Limiter(NodeA);
+        var onB = Limiter(NodeB);
 
         // Act: five failures on each node, each an attempt that ends failed.
         var lockedBy = new List<bool>();
@@ -70,8 +54,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     [Fact]
     public async Task Lockout_FailuresSpreadOverWindows_NeverLockOut()
     {
-        var onA = Limiter(_nodeA);
-        var onB = Limiter(_nodeB);
+        var onA = Limiter(NodeA);
+        var onB = Limiter(NodeB);
 
         for (var i = 0; i < 27; i++)
         {
@@ -89,8 +73,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     public async Task Lockout_AttemptsInFlightOnTwoNodes_HoldTheNextOneBackUntilTheyFailAndThenRefuseIt()
     {
         // Arrange: a threshold of 2, one attempt in flight on each node.
-        var onA = Limiter(_nodeA, failures: 2);
-        var onB = Limiter(_nodeB, failures: 2);
+        var onA = Limiter(NodeA, failures: 2);
+        var onB = Limiter(NodeB, failures: 2);
         var first = await onA.TryBeginAttemptAsync(Attacker).AsTask().WaitAsync(Timeout);
         var second = await onB.TryBeginAttemptAsync(Attacker).AsTask().WaitAsync(Timeout);
 
@@ -113,8 +97,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     [Fact]
     public async Task Lockout_AttemptOfANodeThatDied_LapsesAfterTheAuthenticationTimeout()
     {
-        var onA = Limiter(_nodeA, failures: 1);
-        var onB = Limiter(_nodeB, failures: 1);
+        var onA = Limiter(NodeA, failures: 1);
+        var onB = Limiter(NodeB, failures: 1);
         Assert.NotNull(await onA.TryBeginAttemptAsync(Attacker).AsTask().WaitAsync(Timeout));
 
         // Node A never ends its attempt; B's waits until the attempt's deadline has passed.
@@ -131,8 +115,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     public async Task LoginThrottle_PerUserSplitOverTwoNodes_RefusesTheSixthUntilTheWindowEnds()
     {
         // Arrange
-        var onA = Throttle(_nodeA);
-        var onB = Throttle(_nodeB);
+        var onA = Throttle(NodeA);
+        var onB = Throttle(NodeB);
 
         // Act: five attempts for alice from five addresses, alternating nodes, then a sixth.
         var results = new List<bool>();
@@ -158,8 +142,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     [Fact]
     public async Task LoginThrottle_PerIpSplitOverTwoNodes_RefusesTheTwentyFirst()
     {
-        var onA = Throttle(_nodeA);
-        var onB = Throttle(_nodeB);
+        var onA = Throttle(NodeA);
+        var onB = Throttle(NodeB);
 
         var results = new List<bool>();
         for (var i = 0; i < 21; i++)
@@ -176,8 +160,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     {
         var nodeA = new RedisNode();
         var nodeB = new RedisNode();
-        var onA = UserLimits(_nodeA, nodeA);
-        var onB = UserLimits(_nodeB, nodeB);
+        var onA = UserLimits(NodeA, nodeA);
+        var onB = UserLimits(NodeB, nodeB);
         await ListAsync(nodeA, nodeB);
 
         Assert.True(await onA.TryAddConnectionAsync("alice", maximum: 2));
@@ -197,8 +181,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     {
         // Arrange: 10 a second, a burst of 20, leases of 10.
         var hub = new SecureHubOptions { UserInvocationsPerSecond = 10, UserInvocationBurst = 20 };
-        var onA = UserLimits(_nodeA, new RedisNode(), hub, lease: 10);
-        var onB = UserLimits(_nodeB, new RedisNode(), hub, lease: 10);
+        var onA = UserLimits(NodeA, new RedisNode(), hub, lease: 10);
+        var onB = UserLimits(NodeB, new RedisNode(), hub, lease: 10);
         await onA.TryAddConnectionAsync("alice", 20);
 
         // Act
@@ -216,8 +200,8 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     {
         // Arrange
         var nodeA = new RedisNode();
-        var onA = Roster(_nodeA, nodeA);
-        var onB = Roster(_nodeB, new RedisNode());
+        var onA = Roster(NodeA, nodeA);
+        var onB = Roster(NodeB, new RedisNode());
 
         // Act
         var joined = await onA.TryJoinAsync("c1", "alice", "general", maximumGroups: 2);
@@ -251,14 +235,14 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     public async Task Roster_ConnectionThatNeverJoined_ClosesWithoutARoundTrip()
     {
         var node = new RedisNode();
-        var roster = Roster(_nodeA, node);
+        var roster = Roster(NodeA, node);
         await roster.TryJoinAsync("joined", "alice", "general", maximumGroups: 2);
-        var before = await redis.Server.ScriptCallsAsync();
+        var before = await Server.ScriptCallsAsync();
 
         var leftByIdle = await roster.RemoveConnectionAsync("never-joined");
-        var afterIdle = await redis.Server.ScriptCallsAsync();
+        var afterIdle = await Server.ScriptCallsAsync();
         var leftByJoined = await roster.RemoveConnectionAsync("joined");
-        var afterJoined = await redis.Server.ScriptCallsAsync();
+        var afterJoined = await Server.ScriptCallsAsync();
 
         Assert.Empty(leftByIdle);
         Assert.Equal(before, afterIdle);
@@ -269,19 +253,19 @@ public sealed class RedisCountersTests(RedisFixture redis) : IClassFixture<Redis
     /// <summary>Lists nodes as live, as their heartbeats do.</summary>
     private async Task ListAsync(params RedisNode[] nodes)
     {
-        var database = await _nodeA.GetDatabaseAsync();
-        await database.SetAddAsync(_keys.Nodes, [.. nodes.Select(node => (StackExchange.Redis.RedisValue)node.Id)]);
+        var database = await NodeA.GetDatabaseAsync();
+        await database.SetAddAsync(Keys.Nodes, [.. nodes.Select(node => (StackExchange.Redis.RedisValue)node.Id)]);
     }
 
     private RedisAuthenticationFailureLimiter Limiter(RedisConnection connection, int failures = 10) =>
-        new(connection, _keys, Options.Create(new ProtectionOptions { AuthenticationFailuresPerIp = failures }), Options.Create(new SecureHubOptions()), _time);
+        new(connection, Keys, Options.Create(new ProtectionOptions { AuthenticationFailuresPerIp = failures }), Options.Create(new SecureHubOptions()), _time);
 
-    private RedisLoginThrottle Throttle(RedisConnection connection) => new(connection, _keys, Options.Create(new LoginOptions()), _time);
+    private RedisLoginThrottle Throttle(RedisConnection connection) => new(connection, Keys, Options.Create(new LoginOptions()), _time);
 
     private RedisUserLimits UserLimits(RedisConnection connection, RedisNode node, SecureHubOptions? hub = null, int lease = 10) =>
-        new(connection, _keys, node, Options.Create(new RedisOptions { UserInvocationLease = lease }), Options.Create(hub ?? new SecureHubOptions()), _time);
+        new(connection, Keys, node, Options.Create(new RedisOptions { UserInvocationLease = lease }), Options.Create(hub ?? new SecureHubOptions()), _time);
 
-    private RedisGroupRoster Roster(RedisConnection connection, RedisNode node) => new(connection, _keys, node);
+    private RedisGroupRoster Roster(RedisConnection connection, RedisNode node) => new(connection, Keys, node);
 
     /// <summary>
     /// Moves the clock one poll interval at a time while <paramref name="attempt"/> waits, at most

@@ -5,32 +5,15 @@ using SignalRSecure.StackExchangeRedis.Hosting;
 namespace SignalRSecure.Tests.Functional.Redis;
 
 /// <summary>The Redis session store against a real redis-server, with two connections standing for two nodes.</summary>
-public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class RedisSessionStoreTests(RedisFixture redis) : TwoRedisNodesTest(redis)
 {
-    private readonly RedisKeys _keys = new(RedisFixture.UniquePrefix());
-    private RedisConnection _nodeA = null!;
-    private RedisConnection _nodeB = null!;
-
-    public Task InitializeAsync()
-    {
-        _nodeA = new RedisConnection(redis.Server.Configuration);
-        _nodeB = new RedisConnection(redis.Server.Configuration);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _nodeA.DisposeAsync();
-        await _nodeB.DisposeAsync();
-    }
-
     [Fact]
     public async Task Session_AddedOnOneNode_IsFoundOnAnother()
     {
         var session = Session("alice");
-        await Store(_nodeA).AddAsync(session);
+        await Store(NodeA).AddAsync(session);
 
-        var found = await Store(_nodeB).GetAsync(session.Key);
+        var found = await Store(NodeB).GetAsync(session.Key);
 
         Assert.NotNull(found);
         Assert.Equal(session.User, found.User);
@@ -42,11 +25,11 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
     public async Task Remove_OnOneNode_EndsTheSessionEverywhere()
     {
         var session = Session("alice");
-        await Store(_nodeA).AddAsync(session);
+        await Store(NodeA).AddAsync(session);
 
-        await Store(_nodeB).RemoveAsync(session.Key);
+        await Store(NodeB).RemoveAsync(session.Key);
 
-        Assert.Null(await Store(_nodeA).GetAsync(session.Key));
+        Assert.Null(await Store(NodeA).GetAsync(session.Key));
     }
 
     [Fact]
@@ -57,29 +40,29 @@ public sealed class RedisSessionStoreTests(RedisFixture redis) : IClassFixture<R
         var other = Session("bob");
         foreach (var session in new[] { first, second, other })
         {
-            await Store(_nodeA).AddAsync(session);
+            await Store(NodeA).AddAsync(session);
         }
 
-        await Store(_nodeB).RemoveUserAsync("alice");
+        await Store(NodeB).RemoveUserAsync("alice");
 
-        Assert.Null(await Store(_nodeA).GetAsync(first.Key));
-        Assert.Null(await Store(_nodeA).GetAsync(second.Key));
-        Assert.NotNull(await Store(_nodeA).GetAsync(other.Key));
+        Assert.Null(await Store(NodeA).GetAsync(first.Key));
+        Assert.Null(await Store(NodeA).GetAsync(second.Key));
+        Assert.NotNull(await Store(NodeA).GetAsync(other.Key));
     }
 
     [Fact]
     public async Task Session_ExpiresInRedisWithItsLifetime()
     {
         var session = Session("alice");
-        await Store(_nodeA).AddAsync(session);
+        await Store(NodeA).AddAsync(session);
 
-        var ttl = await (await _nodeA.GetDatabaseAsync()).KeyTimeToLiveAsync(_keys.Session(session.Key));
+        var ttl = await (await NodeA.GetDatabaseAsync()).KeyTimeToLiveAsync(Keys.Session(session.Key));
 
         Assert.NotNull(ttl);
         Assert.InRange(ttl.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
     }
 
-    private RedisSessionStore Store(RedisConnection node) => new(node, _keys, TimeProvider.System);
+    private RedisSessionStore Store(RedisConnection node) => new(node, Keys, TimeProvider.System);
 
     private static LoginSession Session(string user) =>
         new(Guid.NewGuid().ToString("N"), user, ["general"], DateTimeOffset.UtcNow.AddHours(1));

@@ -15,35 +15,19 @@ namespace SignalRSecure.Tests.Functional.Redis;
 /// for two nodes: the lockout's rules hold across nodes, a locked-out address never reads a ticket, and a clean
 /// redemption is one script call.
 /// </summary>
-public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class RedisTicketRedeemerTests(RedisFixture redis) : TwoRedisNodesTest(redis)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly IPAddress Attacker = IPAddress.Parse("203.0.113.9");
     private static readonly Func<StoredTicket, TicketRejection?> Accept = _ => null;
 
-    private readonly RedisKeys _keys = new(RedisFixture.UniquePrefix());
     private readonly ManualTimeProvider _time = new();
-    private RedisConnection _nodeA = null!;
-    private RedisConnection _nodeB = null!;
-
-    public Task InitializeAsync()
-    {
-        _nodeA = new RedisConnection(redis.Server.Configuration);
-        _nodeB = new RedisConnection(redis.Server.Configuration);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _nodeA.DisposeAsync();
-        await _nodeB.DisposeAsync();
-    }
 
     [Fact]
     public async Task Redeem_UnknownTicketsSplitOverTwoNodes_LockTheAddressOutAtTheThreshold()
     {
-        var onA = Redeemer(_nodeA, failures: 4);
-        var onB = Redeemer(_nodeB, failures: 4);
+        var onA = Redeemer(NodeA, failures: 4);
+        var onB = Redeemer(NodeB, failures: 4);
 
         var outcomes = new List<GuardedRedemption>();
         for (var i = 0; i < 4; i++)
@@ -59,13 +43,13 @@ public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture
     [Fact]
     public async Task Redeem_FromALockedOutAddress_LeavesTheTicketUnreadUntilTheLockoutEnds()
     {
-        var redeemer = Redeemer(_nodeA, failures: 1);
+        var redeemer = Redeemer(NodeA, failures: 1);
         var ticket = await AddTicketAsync("alice");
         await redeemer.RedeemAsync(Attacker, UnknownHash(), Accept).AsTask().WaitAsync(Timeout);
 
         var refused = await redeemer.RedeemAsync(Attacker, ticket.Hash, Accept).AsTask().WaitAsync(Timeout);
-        var database = await _nodeA.GetDatabaseAsync();
-        var stillThere = await database.KeyExistsAsync(_keys.Ticket(ticket.Hash));
+        var database = await NodeA.GetDatabaseAsync();
+        var stillThere = await database.KeyExistsAsync(Keys.Ticket(ticket.Hash));
         _time.Advance(new ProtectionOptions().AuthenticationLockout);
         var afterLockout = await redeemer.RedeemAsync(Attacker, ticket.Hash, Accept).AsTask().WaitAsync(Timeout);
 
@@ -78,7 +62,7 @@ public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture
     [Fact]
     public async Task Redeem_MalformedTicket_CountsAFailureWithoutAKeyToRead()
     {
-        var redeemer = Redeemer(_nodeB, failures: 1);
+        var redeemer = Redeemer(NodeB, failures: 1);
 
         var outcome = await redeemer.RedeemAsync(Attacker, ticketHash: null, Accept).AsTask().WaitAsync(Timeout);
 
@@ -89,11 +73,11 @@ public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture
     [Fact]
     public async Task Redeem_TicketRefusedByItsCheck_IsSpentAndCountsAFailure()
     {
-        var redeemer = Redeemer(_nodeA, failures: 1);
+        var redeemer = Redeemer(NodeA, failures: 1);
         var ticket = await AddTicketAsync("alice");
 
         var outcome = await redeemer.RedeemAsync(Attacker, ticket.Hash, _ => TicketRejection.WrongIp).AsTask().WaitAsync(Timeout);
-        var again = await Redeemer(_nodeB, failures: 1).RedeemAsync(IPAddress.Loopback, ticket.Hash, Accept).AsTask().WaitAsync(Timeout);
+        var again = await Redeemer(NodeB, failures: 1).RedeemAsync(IPAddress.Loopback, ticket.Hash, Accept).AsTask().WaitAsync(Timeout);
 
         Assert.Null(outcome.Ticket);
         Assert.Equal(TicketRejection.WrongIp, outcome.Rejection);
@@ -110,7 +94,7 @@ public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture
         var attempts = Enumerable.Range(1, 50).Select(async i =>
         {
             await start.Task;
-            return await Redeemer(i % 2 == 0 ? _nodeA : _nodeB).RedeemAsync(IPAddress.Parse($"198.51.100.{i}"), ticket.Hash, Accept);
+            return await Redeemer(i % 2 == 0 ? NodeA : NodeB).RedeemAsync(IPAddress.Parse($"198.51.100.{i}"), ticket.Hash, Accept);
         }).ToList();
         start.SetResult();
         var outcomes = await Task.WhenAll(attempts).WaitAsync(Timeout);
@@ -122,29 +106,29 @@ public sealed class RedisTicketRedeemerTests(RedisFixture redis) : IClassFixture
     [Fact]
     public async Task Redeem_ValidTicket_IsOneScriptCallAndLeavesNoLockoutState()
     {
-        var redeemer = Redeemer(_nodeA);
+        var redeemer = Redeemer(NodeA);
         var ticket = await AddTicketAsync("alice");
-        var before = await redis.Server.ScriptCallsAsync();
+        var before = await Server.ScriptCallsAsync();
 
         var outcome = await redeemer.RedeemAsync(Attacker, ticket.Hash, Accept).AsTask().WaitAsync(Timeout);
-        var after = await redis.Server.ScriptCallsAsync();
-        var database = await _nodeA.GetDatabaseAsync();
+        var after = await Server.ScriptCallsAsync();
+        var database = await NodeA.GetDatabaseAsync();
 
         Assert.Equal("alice", outcome.Ticket?.User);
         Assert.Equal(1, after - before);
-        Assert.False(await database.KeyExistsAsync(_keys.AuthenticationFailures(ClientAddress.PartitionKey(Attacker).ToString())));
+        Assert.False(await database.KeyExistsAsync(Keys.AuthenticationFailures(ClientAddress.PartitionKey(Attacker).ToString())));
     }
 
     private RedisTicketRedeemer Redeemer(RedisConnection connection, int failures = 10) =>
-        new(connection, _keys, new RedisAuthenticationFailureLimiter(
-            connection, _keys, Options.Create(new ProtectionOptions { AuthenticationFailuresPerIp = failures }), Options.Create(new SecureHubOptions()), _time), _time);
+        new(connection, Keys, new RedisAuthenticationFailureLimiter(
+            connection, Keys, Options.Create(new ProtectionOptions { AuthenticationFailuresPerIp = failures }), Options.Create(new SecureHubOptions()), _time), _time);
 
     private async Task<StoredTicket> AddTicketAsync(string user)
     {
         var now = _time.GetUtcNow();
         var ticket = new StoredTicket(SecretToken.Hash(SecretToken.Create()), user, ["general"], now, now.AddSeconds(30), null, null, null);
 
-        await new RedisTicketStore(_nodeA, _keys, _time).AddAsync(ticket);
+        await new RedisTicketStore(NodeA, Keys, _time).AddAsync(ticket);
         return ticket;
     }
 

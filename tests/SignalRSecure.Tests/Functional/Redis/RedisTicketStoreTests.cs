@@ -5,32 +5,15 @@ using SignalRSecure.StackExchangeRedis.Tickets;
 namespace SignalRSecure.Tests.Functional.Redis;
 
 /// <summary>The Redis ticket store against a real redis-server, with two connections standing for two nodes.</summary>
-public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class RedisTicketStoreTests(RedisFixture redis) : TwoRedisNodesTest(redis)
 {
-    private readonly RedisKeys _keys = new(RedisFixture.UniquePrefix());
-    private RedisConnection _nodeA = null!;
-    private RedisConnection _nodeB = null!;
-
-    public Task InitializeAsync()
-    {
-        _nodeA = new RedisConnection(redis.Server.Configuration);
-        _nodeB = new RedisConnection(redis.Server.Configuration);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _nodeA.DisposeAsync();
-        await _nodeB.DisposeAsync();
-    }
-
     [Fact]
     public async Task Ticket_AddedOnOneNode_IsRedeemedOnAnotherWithEveryBinding()
     {
         var ticket = Ticket("alice", session: "session-1") with { ClientIp = "127.0.0.1", Origin = "https://chat.example", UserAgentHash = "ua-hash" };
-        await Store(_nodeA).AddAsync(ticket);
+        await Store(NodeA).AddAsync(ticket);
 
-        var redeemed = await Store(_nodeB).TryRedeemAsync(ticket.Hash);
+        var redeemed = await Store(NodeB).TryRedeemAsync(ticket.Hash);
 
         Assert.NotNull(redeemed);
         Assert.Equal(ticket.User, redeemed.User);
@@ -47,13 +30,13 @@ public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<Re
     public async Task Ticket_RedeemedConcurrentlyFromTwoNodes_HasExactlyOneWinnerOutOfFifty()
     {
         var ticket = Ticket("alice");
-        await Store(_nodeA).AddAsync(ticket);
+        await Store(NodeA).AddAsync(ticket);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var attempts = Enumerable.Range(0, 50).Select(async i =>
         {
             await start.Task;
-            return await Store(i % 2 == 0 ? _nodeA : _nodeB).TryRedeemAsync(ticket.Hash);
+            return await Store(i % 2 == 0 ? NodeA : NodeB).TryRedeemAsync(ticket.Hash);
         }).ToList();
         start.SetResult();
         var results = await Task.WhenAll(attempts).WaitAsync(TimeSpan.FromSeconds(10));
@@ -65,10 +48,10 @@ public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<Re
     public async Task Ticket_ExpiresInRedisWithItsLifetime()
     {
         var ticket = Ticket("alice");
-        await Store(_nodeA).AddAsync(ticket);
+        await Store(NodeA).AddAsync(ticket);
 
-        var database = await _nodeA.GetDatabaseAsync();
-        var ttl = await database.KeyTimeToLiveAsync(_keys.Ticket(ticket.Hash));
+        var database = await NodeA.GetDatabaseAsync();
+        var ttl = await database.KeyTimeToLiveAsync(Keys.Ticket(ticket.Hash));
 
         Assert.NotNull(ttl);
         Assert.InRange(ttl.Value, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30));
@@ -79,9 +62,9 @@ public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<Re
     {
         var ticket = Ticket("alice") with { ExpiresAt = DateTimeOffset.UtcNow.AddSeconds(-1) };
 
-        await Store(_nodeA).AddAsync(ticket);
+        await Store(NodeA).AddAsync(ticket);
 
-        Assert.Null(await Store(_nodeB).TryRedeemAsync(ticket.Hash));
+        Assert.Null(await Store(NodeB).TryRedeemAsync(ticket.Hash));
     }
 
     [Fact]
@@ -92,14 +75,14 @@ public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<Re
         var other = Ticket("bob");
         foreach (var ticket in new[] { first, second, other })
         {
-            await Store(_nodeA).AddAsync(ticket);
+            await Store(NodeA).AddAsync(ticket);
         }
 
-        await Store(_nodeB).RevokeUserAsync("alice");
+        await Store(NodeB).RevokeUserAsync("alice");
 
-        Assert.Null(await Store(_nodeA).TryRedeemAsync(first.Hash));
-        Assert.Null(await Store(_nodeA).TryRedeemAsync(second.Hash));
-        Assert.NotNull(await Store(_nodeA).TryRedeemAsync(other.Hash));
+        Assert.Null(await Store(NodeA).TryRedeemAsync(first.Hash));
+        Assert.Null(await Store(NodeA).TryRedeemAsync(second.Hash));
+        Assert.NotNull(await Store(NodeA).TryRedeemAsync(other.Hash));
     }
 
     [Fact]
@@ -107,16 +90,16 @@ public sealed class RedisTicketStoreTests(RedisFixture redis) : IClassFixture<Re
     {
         var fromSession = Ticket("alice", session: "session-1");
         var fromOtherSession = Ticket("alice", session: "session-2");
-        await Store(_nodeA).AddAsync(fromSession);
-        await Store(_nodeA).AddAsync(fromOtherSession);
+        await Store(NodeA).AddAsync(fromSession);
+        await Store(NodeA).AddAsync(fromOtherSession);
 
-        await Store(_nodeB).RevokeSessionAsync("session-1");
+        await Store(NodeB).RevokeSessionAsync("session-1");
 
-        Assert.Null(await Store(_nodeA).TryRedeemAsync(fromSession.Hash));
-        Assert.NotNull(await Store(_nodeA).TryRedeemAsync(fromOtherSession.Hash));
+        Assert.Null(await Store(NodeA).TryRedeemAsync(fromSession.Hash));
+        Assert.NotNull(await Store(NodeA).TryRedeemAsync(fromOtherSession.Hash));
     }
 
-    private RedisTicketStore Store(RedisConnection node) => new(node, _keys, TimeProvider.System);
+    private RedisTicketStore Store(RedisConnection node) => new(node, Keys, TimeProvider.System);
 
     private static StoredTicket Ticket(string user, string? session = null)
     {
