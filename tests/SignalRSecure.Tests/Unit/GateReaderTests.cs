@@ -322,6 +322,23 @@ public sealed class GateReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task TryRead_WithFramesWaiting_NeverHandsThemOverUninspected()
+    {
+        var (connection, reader) = Open();
+        await SendFrameAsync(connection, """{"type":1,"target":"Echo","arguments":["x"]}""");
+        var (authenticated, authenticatedReader) = await OpenAuthenticatedAsync();
+        await SendFrameAsync(authenticated, """{"type":6}""");
+
+        var before = reader.TryRead(out var beforeResult);
+        var after = authenticatedReader.TryRead(out var afterResult);
+
+        Assert.False(before);
+        Assert.True(beforeResult.Buffer.IsEmpty);
+        Assert.False(after);
+        Assert.True(afterResult.Buffer.IsEmpty);
+    }
+
+    [Fact]
     public async Task Read_ClientEndsBeforeAuthenticating_HandsSignalRTheEndWithoutAViolation()
     {
         var (connection, reader) = Open();
