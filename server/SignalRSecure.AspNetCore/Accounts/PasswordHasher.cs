@@ -29,6 +29,7 @@ public static class PasswordHasher
     public static string Hash(string password, int iterations = DefaultIterations)
     {
         ArgumentNullException.ThrowIfNull(password);
+        // Stryker disable once Statement: equivalent, Pbkdf2 throws the same ArgumentOutOfRangeException for "iterations" below 1
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashBytes);

@@ -95,6 +95,7 @@ internal static class PreAuthenticationFrames
             return ClassifyCore(frame);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        // Stryker disable once Block: equivalent, an emptied catch returns default(PreAuthenticationFrame), which is Malformed
         {
             return PreAuthenticationFrame.Malformed;
         }
@@ -103,6 +104,8 @@ internal static class PreAuthenticationFrames
     private static PreAuthenticationFrame ClassifyCore(ReadOnlySequence<byte> frame)
     {
         var reader = new Utf8JsonReader(frame, ReaderOptions);
+
+        // Stryker disable once Logical,Block: equivalent, a frame that is no object fails the EndObject check below (or throws)
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             return PreAuthenticationFrame.Malformed;
@@ -121,6 +124,7 @@ internal static class PreAuthenticationFrames
                     message.Defective = true;
                 }
 
+                // Stryker disable once Statement: equivalent, Skip on a property name skips its value too
                 reader.Read();
                 reader.Skip();
                 continue;
@@ -140,6 +144,7 @@ internal static class PreAuthenticationFrames
         }
 
         if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+        // Stryker disable once Block: unreachable, the loop ends only at EndObject and the reader throws on anything after it
         {
             return PreAuthenticationFrame.Malformed;
         }
@@ -198,6 +203,7 @@ internal static class PreAuthenticationFrames
                 // SignalR reads a JSON null as "no type" and fails later; anything but an Int32 number fails it at once.
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var type))
                 {
+                    // Stryker disable once Boolean: equivalent, a type left unset makes the frame Malformed anyway
                     return false;
                 }
 
@@ -247,6 +253,7 @@ internal static class PreAuthenticationFrames
             }
             else
             {
+                // Stryker disable once Update: equivalent, only OtherArguments == 0 is tested, and -1 is not 0 either
                 message.OtherArguments++;
                 reader.Skip();
             }

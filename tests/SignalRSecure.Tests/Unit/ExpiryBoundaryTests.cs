@@ -339,6 +339,93 @@ public sealed class ExpiryBoundaryTests : IDisposable
         Assert.Equal(1, _limiter.TrackedAddresses);
     }
 
+    [Fact]
+    public void Limiter_ExactlyTenThousandAddresses_LeavesTheStaleEntriesToTheTimer()
+    {
+        for (var i = 0; i < 10_000; i++)
+        {
+            _limiter.RecordFailure(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]));
+        }
+
+        // Past the window but before the timed sweep: at exactly 10,000 a failure adds its entry without a sweep; the
+        // next one, over 10,000, sweeps first.
+        _time.Advance(_protection.AuthenticationFailureWindow);
+        _limiter.RecordFailure(Attacker);
+        var trackedAtTheThreshold = _limiter.TrackedAddresses;
+        _limiter.RecordFailure(Bystander);
+
+        Assert.Equal(10_001, trackedAtTheThreshold);
+        Assert.Equal(2, _limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public void LimiterSweep_DropsALockedOutAddressExactlyWhenItsLockoutEnds()
+    {
+        // The timed sweep runs once per lockout, the longer of the two, so the first one falls on the lockout's end.
+        LockOut(Attacker);
+
+        _time.Advance(_protection.AuthenticationLockout - TimeSpan.FromTicks(1));
+        var trackedATickBefore = _limiter.TrackedAddresses;
+        _time.Advance(TimeSpan.FromTicks(1));
+
+        Assert.Equal(ExpirySweep.IntervalFor(_protection.AuthenticationLockout), _protection.AuthenticationLockout);
+        Assert.Equal(1, trackedATickBefore);
+        Assert.Equal(0, _limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public void LimiterSweep_WindowLongerThanTheLockout_RunsOncePerWindow()
+    {
+        using var limiter = WindowLongerThanLockout(out var options);
+
+        // A failure a minute before the first sweep is still in its window then, and goes at the second one.
+        _time.Advance(options.AuthenticationFailureWindow - TimeSpan.FromMinutes(1));
+        limiter.RecordFailure(Attacker);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        _time.Advance(options.AuthenticationFailureWindow - TimeSpan.FromMinutes(1));
+        var trackedAMinuteBeforeTheSecondSweep = limiter.TrackedAddresses;
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(1, trackedAMinuteBeforeTheSecondSweep);
+        Assert.Equal(0, limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public async Task Limiter_WindowLongerThanTheLockout_AttemptExactlyWhenTheLockoutEnds_StartsAtOnce()
+    {
+        using var limiter = WindowLongerThanLockout(out var options);
+        for (var i = 0; i < options.AuthenticationFailuresPerIp; i++)
+        {
+            limiter.RecordFailure(Attacker);
+        }
+
+        // The failures that caused the lockout are still inside the window: a served lockout must reset them anyway.
+        _time.Advance(options.AuthenticationLockout);
+        var attempt = limiter.TryBeginAttemptAsync(Attacker, CancellationToken.None);
+
+        // Checked before awaiting: an attempt held back by the old failures would only show as a 10 s timeout.
+        Assert.True(attempt.IsCompleted);
+        Assert.True(await attempt.AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(limiter.EndAttempt(Attacker, failed: true));
+        Assert.False(limiter.IsLockedOut(Attacker, out _));
+    }
+
+    [Fact]
+    public void Limiter_WindowLongerThanTheLockout_FailureExactlyWhenTheLockoutEnds_CountsAfresh()
+    {
+        using var limiter = WindowLongerThanLockout(out var options);
+        for (var i = 0; i < options.AuthenticationFailuresPerIp; i++)
+        {
+            limiter.RecordFailure(Attacker);
+        }
+
+        _time.Advance(options.AuthenticationLockout);
+        var relocked = limiter.RecordFailure(Attacker);
+
+        Assert.False(relocked);
+        Assert.False(limiter.IsLockedOut(Attacker, out _));
+    }
+
     public void Dispose()
     {
         _store.Dispose();
@@ -353,6 +440,16 @@ public sealed class ExpiryBoundaryTests : IDisposable
         }
 
         Assert.True(_limiter.IsLockedOut(address, out _));
+    }
+
+    private AuthenticationFailureLimiter WindowLongerThanLockout(out ProtectionOptions options)
+    {
+        options = new ProtectionOptions
+        {
+            AuthenticationFailureWindow = TimeSpan.FromMinutes(10),
+            AuthenticationLockout = TimeSpan.FromMinutes(1),
+        };
+        return new AuthenticationFailureLimiter(Options.Create(options), _time);
     }
 
     private ValueTask<TicketResponse> IssueAsync(string user = "alice") =>

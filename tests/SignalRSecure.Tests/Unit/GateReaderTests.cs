@@ -1,10 +1,15 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -125,6 +130,7 @@ public sealed class GateReaderTests : IDisposable
         Assert.True(result.IsCompleted);
         Assert.Equal(CloseReasons.AuthenticationFailed, connection.Gate.CloseReason);
         Assert.Contains("\"error\":\"authentication failed\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+        Assert.Equal("an oversized message", Violation());
     }
 
     [Fact]
@@ -149,16 +155,18 @@ public sealed class GateReaderTests : IDisposable
         Assert.True(_testbed.Failures.IsLockedOut(IPAddress.Parse(attacker), out _));
         Assert.False(_testbed.Failures.IsLockedOut(IPAddress.Loopback, out _));
         Assert.Equal(threshold, _violations.Of(CloseReasons.AuthenticationFailed));
+        Assert.All(_testbed.Logs.WithEvent("PreAuthenticationViolation"), r => Assert.Equal("a malformed Authenticate", ViolationOf(r)));
         Assert.Equal(threshold, _testbed.Logs.WithEvent("PreAuthenticationViolation").Count());
         Assert.Single(_testbed.Logs.WithEvent("AddressLockedOut"));
     }
 
     [Theory]
-    [InlineData("""{"type":1,"target":"Echo","arguments":["hi"]}""")]
-    [InlineData("""{"type":1,"arguments":["ticket"]}""")]
-    [InlineData("""{"type":4,"invocationId":"1","target":"Authenticate","arguments":["ticket"]}""")]
-    [InlineData("""{"type":2,"invocationId":"1","item":"x"}""")]
-    public async Task OtherMessage_BeforeAuthenticate_ClosesWithAuthenticationRequiredWithoutAFailure(string frame)
+    [InlineData("""{"type":1,"target":"Echo","arguments":["hi"]}""", "a message of kind Invocation")]
+    [InlineData("""{"type":1,"arguments":["ticket"]}""", "a message of kind Invocation")]
+    [InlineData("""{"type":4,"invocationId":"1","target":"Authenticate","arguments":["ticket"]}""", "a message of kind StreamInvocation")]
+    [InlineData("""{"type":2,"invocationId":"1","item":"x"}""", "a message of kind StreamItem")]
+    [InlineData("""{"type":6,"headers":{"type":1}}""", "a message of kind Malformed")]
+    public async Task OtherMessage_BeforeAuthenticate_ClosesWithAuthenticationRequiredWithoutAFailure(string frame, string violation)
     {
         var (connection, reader) = Open();
 
@@ -168,6 +176,7 @@ public sealed class GateReaderTests : IDisposable
         Assert.True(result.IsCompleted);
         Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
         Assert.Contains("\"error\":\"authentication required\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+        Assert.Equal(violation, Violation());
         Assert.Empty(_testbed.Logs.WithEvent("AuthenticationFailed"));
         Assert.Equal(1, _violations.Of(CloseReasons.AuthenticationRequired));
     }
@@ -189,6 +198,7 @@ public sealed class GateReaderTests : IDisposable
         Assert.Equal(allowed * 11, firstLength);
         Assert.True(second.IsCompleted);
         Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal("too many messages", Violation());
     }
 
     [Fact]
@@ -290,6 +300,173 @@ public sealed class GateReaderTests : IDisposable
         Assert.Equal(0, _violations.Of(CloseReasons.RateLimited));
     }
 
+    [Fact]
+    public async Task Read_CanceledBeforeAuthentication_IsHandedBackWithoutJudgingTheFrameBehindIt()
+    {
+        var (connection, reader) = Open();
+        await SendFrameAsync(connection, """{"type":1,"target":"Echo","arguments":["x"]}""");
+
+        // SignalR ends its loop on a canceled read without parsing; the frame is judged at the next read.
+        reader.CancelPendingRead();
+        var canceled = await ReadAsync(reader);
+        var reasonAfterTheCancel = connection.Gate.CloseReason;
+        reader.AdvanceTo(canceled.Buffer.Start);
+        var next = await ReadAsync(reader);
+
+        Assert.True(canceled.IsCanceled);
+        Assert.False(canceled.IsCompleted);
+        Assert.Null(reasonAfterTheCancel);
+        Assert.True(next.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal("a message of kind Invocation", Violation());
+    }
+
+    [Fact]
+    public async Task TryRead_WithFramesWaiting_NeverHandsThemOverUninspected()
+    {
+        var (connection, reader) = Open();
+        await SendFrameAsync(connection, """{"type":1,"target":"Echo","arguments":["x"]}""");
+        var (authenticated, authenticatedReader) = await OpenAuthenticatedAsync();
+        await SendFrameAsync(authenticated, """{"type":6}""");
+
+        var before = reader.TryRead(out var beforeResult);
+        var after = authenticatedReader.TryRead(out var afterResult);
+
+        Assert.False(before);
+        Assert.True(beforeResult.Buffer.IsEmpty);
+        Assert.False(after);
+        Assert.True(afterResult.Buffer.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Read_ClientEndsBeforeAuthenticating_HandsSignalRTheEndWithoutAViolation()
+    {
+        var (connection, reader) = Open();
+
+        await connection.Context.Application!.Output.CompleteAsync().AsTask().WaitAsync(Timeout);
+        var result = await ReadAsync(reader);
+
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Null(connection.Gate.CloseReason);
+        Assert.Empty(_testbed.Logs.WithEvent("PreAuthenticationViolation"));
+    }
+
+    [Fact]
+    public async Task Frame_InAProtocolTheGateCannotRead_ClosesWithAuthenticationRequired()
+    {
+        // The JSON protocol under another type: the gate tells protocols apart by type, so it cannot vouch for this one.
+        var (connection, reader) = Open(protocol: new UnknownProtocol());
+
+        await SendFrameAsync(connection, """{"type":6}""");
+        var result = await ReadAsync(reader);
+
+        Assert.Equal(GateProtocol.Unreadable, connection.Gate.Protocol);
+        Assert.True(result.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal("a protocol the gate cannot read", Violation());
+    }
+
+    [Fact]
+    public async Task MessagePack_AuthenticateOfExactlyTheCap_ReachesSignalR_AFramePipelinedBehindItWaits()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+        var authenticate = Frame(MessagePackAuthenticate(Cap));
+        var ping = Frame(MessagePackFrame.Message(6));
+
+        await SendAsync(connection, [.. authenticate, .. ping]);
+        var result = await ReadAsync(reader);
+
+        Assert.Equal(Cap, authenticate.Length - MessagePackFrame.Prefix(Cap).Length);
+        Assert.Equal(authenticate.Length, result.Buffer.Length);
+        Assert.Equal(GateState.Authenticating, connection.Gate.State);
+        Assert.Null(connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public async Task MessagePack_PrefixAnnouncingOneByteOverTheCap_ClosesBeforeThePayloadArrives()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+
+        await SendAsync(connection, MessagePackFrame.Prefix(Cap + 1));
+        var result = await ReadAsync(reader);
+
+        Assert.True(result.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationFailed, connection.Gate.CloseReason);
+        Assert.Equal("an oversized message", Violation());
+        Assert.Single(_testbed.Logs.WithEvent("AuthenticationFailed"));
+    }
+
+    [Fact]
+    public async Task MessagePack_FrameOfTheCapStillArriving_WaitsForTheRest()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+        var authenticate = Frame(MessagePackAuthenticate(Cap));
+
+        await SendAsync(connection, authenticate[..^1]);
+        var result = await ReadAsync(reader);
+
+        Assert.Equal(authenticate.Length - 1, result.Buffer.Length);
+        Assert.False(result.IsCompleted);
+        Assert.Null(connection.Gate.CloseReason);
+        Assert.Equal(GateState.AwaitingAuthentication, connection.Gate.State);
+    }
+
+    [Fact]
+    public async Task MessagePack_PrefixStillArriving_WaitsForTheRest()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+
+        await SendAsync(connection, [0x80]);
+        var result = await ReadAsync(reader);
+
+        Assert.Equal(1, result.Buffer.Length);
+        Assert.False(result.IsCompleted);
+        Assert.Null(connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public async Task MessagePack_OverlongLengthPrefix_ClosesWithAuthenticationRequired()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+
+        // 0x80 0x00 is zero written in two bytes: SignalR reads it, no client writes it.
+        await SendAsync(connection, [0x80, 0x00]);
+        var result = await ReadAsync(reader);
+
+        Assert.True(result.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal("a malformed length prefix", Violation());
+        Assert.Empty(_testbed.Logs.WithEvent("AuthenticationFailed"));
+    }
+
+    [Fact]
+    public async Task MessagePack_PingsThenAnInvocation_ClosesAtTheInvocation()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+        var ping = Frame(MessagePackFrame.Message(6));
+
+        await SendAsync(connection, [.. ping, .. ping, .. Frame(MessagePackFrame.Message(1, new MessagePackFrame.Map(), "1", "Echo", new object?[] { "x" }, Array.Empty<object?>()))]);
+        var result = await ReadAsync(reader);
+
+        Assert.True(result.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationRequired, connection.Gate.CloseReason);
+        Assert.Equal("a message of kind Invocation", Violation());
+    }
+
+    [Fact]
+    public async Task MessagePack_MalformedAuthenticate_ClosesWithAuthenticationFailed()
+    {
+        var (connection, reader) = Open(protocol: new MessagePackHubProtocol());
+
+        await SendAsync(connection, Frame(MessagePackFrame.Message(1, new MessagePackFrame.Map(), "1", "Authenticate", new object?[] { "t", 42 }, Array.Empty<object?>())));
+        var result = await ReadAsync(reader);
+
+        Assert.True(result.IsCompleted);
+        Assert.Equal(CloseReasons.AuthenticationFailed, connection.Gate.CloseReason);
+        Assert.Equal("a malformed Authenticate", Violation());
+    }
+
     public void Dispose()
     {
         _violations.Dispose();
@@ -325,6 +502,37 @@ public sealed class GateReaderTests : IDisposable
         }
     }
 
+    /// <summary>A MessagePack Authenticate whose payload is <paramref name="length"/> bytes, length prefix excluded.</summary>
+    private static byte[] MessagePackAuthenticate(int length)
+    {
+        byte[] Build(int ticketLength) =>
+            MessagePackFrame.Message(1, new MessagePackFrame.Map(), "1", "Authenticate", new object?[] { new string('t', ticketLength) }, Array.Empty<object?>());
+
+        var ticketLength = length - Build(0).Length;
+        while (Build(ticketLength).Length > length)
+        {
+            ticketLength--;
+        }
+
+        var payload = Build(ticketLength);
+        Assert.Equal(length, payload.Length);
+        return payload;
+    }
+
+    private static byte[] Frame(byte[] payload) => MessagePackFrame.Frame(payload);
+
+    /// <summary>The violation of the one <c>PreAuthenticationViolation</c> logged.</summary>
+    private string Violation() => ViolationOf(Assert.Single(_testbed.Logs.WithEvent("PreAuthenticationViolation")));
+
+    private static string ViolationOf(LogRecord record)
+    {
+        const string sent = " sent ";
+        const string end = " before authenticating";
+        var start = record.Message.IndexOf(sent, StringComparison.Ordinal) + sent.Length;
+        Assert.EndsWith(end, record.Message, StringComparison.Ordinal);
+        return record.Message[start..^end.Length];
+    }
+
     private static Task SendFrameAsync(TestConnection connection, string json) => SendAsync(connection, [.. Encoding.UTF8.GetBytes(json), Separator]);
 
     private static async Task SendAsync(TestConnection connection, byte[] bytes) =>
@@ -337,9 +545,9 @@ public sealed class GateReaderTests : IDisposable
         return aborted.Task;
     }
 
-    private (TestConnection Connection, GateReader Reader) Open(bool handshakeDone = true, string clientIp = "127.0.0.1")
+    private (TestConnection Connection, GateReader Reader) Open(bool handshakeDone = true, string clientIp = "127.0.0.1", IHubProtocol? protocol = null)
     {
-        var connection = _testbed.Open(handshakeDone, clientIp);
+        var connection = _testbed.Open(handshakeDone, clientIp, protocol);
         return (connection, new GateReader(connection.Context.Transport.Input, connection.Gate, _testbed.Options));
     }
 
@@ -349,6 +557,27 @@ public sealed class GateReaderTests : IDisposable
         await _testbed.AuthenticateAsync(connection);
         Assert.True(connection.Gate.IsAuthenticated);
         return (connection, reader);
+    }
+
+    /// <summary>SignalR's JSON protocol under a type of its own, as an app's custom protocol would be.</summary>
+    private sealed class UnknownProtocol : IHubProtocol
+    {
+        private readonly JsonHubProtocol _json = new();
+
+        public string Name => "unknown";
+
+        public int Version => _json.Version;
+
+        public TransferFormat TransferFormat => _json.TransferFormat;
+
+        public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message) =>
+            _json.TryParseMessage(ref input, binder, out message);
+
+        public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => _json.WriteMessage(message, output);
+
+        public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => _json.GetMessageBytes(message);
+
+        public bool IsVersionSupported(int version) => _json.IsVersionSupported(version);
     }
 
     /// <summary>The testbed's <c>signalrsecure.protocol.violations</c>, by close reason.</summary>

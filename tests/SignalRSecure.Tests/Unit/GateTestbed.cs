@@ -65,8 +65,11 @@ internal sealed class GateTestbed : IDisposable
 
     public GateKeeper Keeper { get; }
 
-    /// <summary>A gate on an in-memory connection, past the SignalR handshake unless told otherwise.</summary>
-    public TestConnection Open(bool handshakeDone = true, string clientIp = "127.0.0.1")
+    /// <summary>
+    /// A gate on an in-memory connection, past the SignalR handshake unless told otherwise, in the hub protocol
+    /// <paramref name="protocol"/> (JSON by default).
+    /// </summary>
+    public TestConnection Open(bool handshakeDone = true, string clientIp = "127.0.0.1", IHubProtocol? protocol = null)
     {
         var toServer = new Pipe();
         var toClient = new Pipe();
@@ -74,7 +77,7 @@ internal sealed class GateTestbed : IDisposable
         var gate = Keeper.Open(context, _admissions.TryAdmit(System.Net.IPAddress.Parse(clientIp))!, System.Net.IPAddress.Parse(clientIp), origin: null);
         var hub = new HubConnectionContext(context, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(5), ClientTimeoutInterval = TimeSpan.FromMinutes(5) }, NullLoggerFactory.Instance)
         {
-            Protocol = new JsonHubProtocol(),
+            Protocol = protocol ?? new JsonHubProtocol(),
         };
         if (handshakeDone)
         {

@@ -60,6 +60,8 @@ public sealed class GroupNamesTests
     [InlineData("x*b*", "xyz", false)]
     [InlineData("*b*", "abc", true)]
     [InlineData("*b*", "ac", false)]
+    [InlineData("*b*", "bob", true)]
+    [InlineData("*ops*", "ops-east", true)]
     [InlineData("a**c", "ac", true)]
     public void IsAllowed_Pattern_MatchesGlob(string pattern, string group, bool expected) =>
         Assert.Equal(expected, GroupNames.IsAllowed([pattern], group));

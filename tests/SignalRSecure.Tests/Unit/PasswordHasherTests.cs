@@ -61,11 +61,12 @@ public sealed class PasswordHasherTests
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
-    public void Hash_IterationsBelowOne_Throws(int iterations) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => PasswordHasher.Hash("pw", iterations));
+    public void Hash_IterationsBelowOne_ThrowsNamingTheIterations(int iterations) =>
+        Assert.Equal("iterations", Assert.Throws<ArgumentOutOfRangeException>(() => PasswordHasher.Hash("pw", iterations)).ParamName);
 
     [Fact]
-    public void Hash_NullPassword_Throws() => Assert.Throws<ArgumentNullException>(() => PasswordHasher.Hash(null!, 1_000));
+    public void Hash_NullPassword_ThrowsNamingThePassword() =>
+        Assert.Equal("password", Assert.Throws<ArgumentNullException>(() => PasswordHasher.Hash(null!, 1_000)).ParamName);
 
     [Theory]
     [InlineData(8, 32, true)]
