@@ -89,7 +89,7 @@ internal static partial class GateLog
     public static partial void LifetimeManagerJoinFailed(ILogger logger, string connectionId, IPAddress? remoteIp, string user, Exception exception);
 
     [LoggerMessage(EventId = 21, EventName = "TicketStoreFailed", Level = LogLevel.Warning,
-        Message = "Hub connection {ConnectionId} from {RemoteIp} is closed as unavailable: the ticket store failed")]
+        Message = "Hub connection {ConnectionId} from {RemoteIp} is closed as unavailable: the ticket store or the lockout failed before the ticket was decided")]
     public static partial void TicketStoreFailed(ILogger logger, string connectionId, IPAddress? remoteIp, Exception exception);
 
     [LoggerMessage(EventId = 22, EventName = "LockoutStoreFailed", Level = LogLevel.Warning,
