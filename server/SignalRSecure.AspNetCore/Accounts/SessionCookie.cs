@@ -22,8 +22,8 @@ internal static class SessionCookie
     public static async ValueTask<LoginSession?> FindAsync(HttpContext context, ISessionStore sessions)
     {
         var sessionId = context.Request.Cookies[Name(context.Request)];
-        return SecretToken.IsWellFormed(sessionId)
-            ? await sessions.GetAsync(SecretToken.Hash(sessionId!), context.RequestAborted)
+        return SecretToken.HashIfWellFormed(sessionId) is { } hash
+            ? await sessions.GetAsync(hash, context.RequestAborted)
             : null;
     }
 }

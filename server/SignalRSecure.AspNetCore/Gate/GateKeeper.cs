@@ -281,7 +281,7 @@ internal sealed class GateKeeper(
     /// </summary>
     private async Task<StoredTicket> RedeemOrCloseAsync(ConnectionGate gate, string? ticket, string? expectedUser)
     {
-        var hash = SecretToken.IsWellFormed(ticket) ? SecretToken.Hash(ticket!) : null;
+        var hash = SecretToken.HashIfWellFormed(ticket);
         GuardedRedemption redemption;
         try
         {

@@ -40,4 +40,7 @@ internal static class SecretToken
 
     /// <summary>The base64url SHA-256 hash a secret is stored under.</summary>
     public static string Hash(string secret) => Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(secret)));
+
+    /// <summary>The hash of a presented secret, or null when it does not have the shape of one (nothing to look up).</summary>
+    public static string? HashIfWellFormed(string? presented) => IsWellFormed(presented) ? Hash(presented!) : null;
 }

@@ -5,6 +5,7 @@ using SignalRSecure.AspNetCore.Hosting;
 using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.AspNetCore.Tickets;
 using SignalRSecure.Contracts;
+using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;
 
@@ -24,12 +25,14 @@ public sealed class ExpiryBoundaryTests : IDisposable
     private readonly InMemoryTicketStore _store;
     private readonly TicketService _tickets;
     private readonly AuthenticationFailureLimiter _limiter;
+    private readonly GateRedemption _gate;
 
     public ExpiryBoundaryTests()
     {
         _store = new InMemoryTicketStore(_time, Options.Create(_ticketOptions));
         _tickets = new TicketService(_store, Options.Create(_ticketOptions), _time);
         _limiter = new AuthenticationFailureLimiter(Options.Create(_protection), _time);
+        _gate = new GateRedemption(_tickets, _store, _time);
     }
 
     [Fact]
@@ -40,7 +43,7 @@ public sealed class ExpiryBoundaryTests : IDisposable
         // Without the sweep: the ticket is still in the store when its lifetime is exactly over.
         _store.Dispose();
         _time.Advance(_ticketOptions.Lifetime);
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(_time.GetUtcNow(), issued.ExpiresAt);
         Assert.Equal(TicketRejection.Expired, redemption.Rejection);
@@ -52,9 +55,9 @@ public sealed class ExpiryBoundaryTests : IDisposable
         var issued = await IssueAsync();
 
         _time.Advance(_ticketOptions.Lifetime - TimeSpan.FromTicks(1));
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
         Assert.Equal("alice", redemption.Ticket!.User);
     }
 
@@ -64,7 +67,7 @@ public sealed class ExpiryBoundaryTests : IDisposable
         var now = _time.GetUtcNow();
 
         var issued = await _tickets.IssueAsync(new TicketGrant("alice", ["general"], "127.0.0.1", "https://chat.example", "session", "agent"));
-        var stored = (await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://chat.example", UserAgentHash.Of("agent"))).Ticket;
+        var stored = (await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", "https://chat.example", UserAgentHash.Of("agent"))).Ticket;
 
         Assert.Equal(now + _ticketOptions.Lifetime, issued.ExpiresAt);
         Assert.NotNull(stored);
@@ -87,7 +90,7 @@ public sealed class ExpiryBoundaryTests : IDisposable
         _time.Advance(_ticketOptions.Lifetime - TimeSpan.FromTicks(1));
 
         Assert.Equal(1, _store.Count);
-        Assert.True((await _tickets.RedeemAsync(younger.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.NotNull((await _gate.RedeemAsync(younger.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
     }
 
     [Fact]
@@ -116,7 +119,7 @@ public sealed class ExpiryBoundaryTests : IDisposable
         await _store.RevokeUserAsync("alice");
 
         Assert.Equal(1, _store.Count);
-        Assert.True((await _tickets.RedeemAsync(bob.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.NotNull((await _gate.RedeemAsync(bob.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
     }
 
     [Fact]
@@ -430,6 +433,7 @@ public sealed class ExpiryBoundaryTests : IDisposable
     {
         _store.Dispose();
         _limiter.Dispose();
+        _gate.Dispose();
     }
 
     private void LockOut(IPAddress address)

@@ -4,7 +4,8 @@ using SignalRSecure.Tests.Infrastructure;
 
 namespace SignalRSecure.Tests.Unit;
 
-public sealed class TicketServiceTests
+/// <summary>Tickets as issued, and as the gate redeems them (<see cref="GateRedemption"/>): single use, expiry, bindings.</summary>
+public sealed class TicketServiceTests : IDisposable
 {
     private static readonly TimeSpan Lifetime = TicketOptions.DefaultLifetime;
     private const string BrowserA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36";
@@ -13,12 +14,16 @@ public sealed class TicketServiceTests
     private readonly ManualTimeProvider _time = new();
     private readonly CountingTicketStore _store;
     private readonly TicketService _tickets;
+    private readonly GateRedemption _gate;
 
     public TicketServiceTests()
     {
         _store = new CountingTicketStore(new InMemoryTicketStore(_time, Options.Create(new TicketOptions())));
         _tickets = new TicketService(_store, Options.Create(new TicketOptions()), _time);
+        _gate = new GateRedemption(_tickets, _store, _time);
     }
+
+    public void Dispose() => _gate.Dispose();
 
     [Fact]
     public async Task Issue_ReturnsUrlSafe256BitTicket_StoredOnlyAsItsHash()
@@ -47,9 +52,9 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant());
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
         Assert.Equal("alice", redemption.Ticket!.User);
         Assert.Equal(["general", "ops"], redemption.Ticket.Groups);
     }
@@ -59,11 +64,11 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant());
 
-        var first = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
-        var second = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var first = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var second = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
-        Assert.True(first.Succeeded);
-        Assert.False(second.Succeeded);
+        Assert.NotNull(first.Ticket);
+        Assert.Null(second.Ticket);
         Assert.Equal(TicketRejection.Unknown, second.Rejection);
     }
 
@@ -73,9 +78,9 @@ public sealed class TicketServiceTests
         var issued = await _tickets.IssueAsync(Grant());
         _time.Advance(Lifetime - TimeSpan.FromMilliseconds(1));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
     }
 
     [Fact]
@@ -86,7 +91,7 @@ public sealed class TicketServiceTests
         var issued = await _tickets.IssueAsync(Grant());
         _time.Advance(Lifetime + TimeSpan.FromMilliseconds(1));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Expired, redemption.Rejection);
         Assert.Equal(0, ((InMemoryTicketStore)_store.Inner).Count);
@@ -97,8 +102,8 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
 
-        var wrongIp = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
-        var rightIpAfterwards = await _tickets.RedeemAsync(issued.Ticket, "10.0.0.1", null, NoUserAgent);
+        var wrongIp = await _gate.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
+        var rightIpAfterwards = await _gate.RedeemAsync(issued.Ticket, "10.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongIp, wrongIp.Rejection);
         Assert.Equal(TicketRejection.Unknown, rightIpAfterwards.Rejection);
@@ -110,9 +115,10 @@ public sealed class TicketServiceTests
         var tickets = new TicketService(_store, Options.Create(new TicketOptions { BindToClientIp = false }), _time);
         var issued = await tickets.IssueAsync(Grant(clientIp: "10.0.0.1"));
 
-        var redemption = await tickets.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
+        using var gate = new GateRedemption(tickets, _store, _time);
+        var redemption = await gate.RedeemAsync(issued.Ticket, "10.0.0.2", null, NoUserAgent);
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
     }
 
     [Fact]
@@ -120,7 +126,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://b.example", NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", "https://b.example", NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
     }
@@ -130,7 +136,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", origin: null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", origin: null, NoUserAgent);
 
         Assert.Equal(TicketRejection.WrongOrigin, redemption.Rejection);
     }
@@ -140,9 +146,9 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(origin: "https://a.example"));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", "https://a.example", NoUserAgent);
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", "https://a.example", NoUserAgent);
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
     }
 
     [Fact]
@@ -150,8 +156,8 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(userAgent: BrowserA));
 
-        var wrongAgent = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
-        var rightAgentAfterwards = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
+        var wrongAgent = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+        var rightAgentAfterwards = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
 
         Assert.Equal(TicketRejection.WrongUserAgent, wrongAgent.Rejection);
         Assert.Equal(TicketRejection.Unknown, rightAgentAfterwards.Rejection);
@@ -162,9 +168,9 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(userAgent: BrowserA));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA));
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
         Assert.Equal(UserAgentHash.Of(BrowserA), Assert.Single(_store.Added).UserAgentHash);
     }
 
@@ -175,7 +181,7 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(userAgent: minted));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(minted + " "));
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(minted + " "));
 
         Assert.Equal(TicketRejection.WrongUserAgent, redemption.Rejection);
     }
@@ -186,8 +192,8 @@ public sealed class TicketServiceTests
         var first = await _tickets.IssueAsync(Grant(userAgent: string.Empty));
         var second = await _tickets.IssueAsync(Grant(userAgent: string.Empty));
 
-        Assert.True((await _tickets.RedeemAsync(first.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
-        Assert.Equal(TicketRejection.WrongUserAgent, (await _tickets.RedeemAsync(second.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA))).Rejection);
+        Assert.NotNull((await _gate.RedeemAsync(first.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
+        Assert.Equal(TicketRejection.WrongUserAgent, (await _gate.RedeemAsync(second.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserA))).Rejection);
     }
 
     [Fact]
@@ -195,9 +201,9 @@ public sealed class TicketServiceTests
     {
         var issued = await _tickets.IssueAsync(Grant(userAgent: null));
 
-        var redemption = await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+        var redemption = await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
         Assert.Null(Assert.Single(_store.Added).UserAgentHash);
     }
 
@@ -207,9 +213,10 @@ public sealed class TicketServiceTests
         var tickets = new TicketService(_store, Options.Create(new TicketOptions { BindToUserAgent = false }), _time);
         var issued = await tickets.IssueAsync(Grant(userAgent: BrowserA));
 
-        var redemption = await tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
+        using var gate = new GateRedemption(tickets, _store, _time);
+        var redemption = await gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, UserAgentHash.Of(BrowserB));
 
-        Assert.True(redemption.Succeeded);
+        Assert.NotNull(redemption.Ticket);
     }
 
     [Fact]
@@ -237,7 +244,7 @@ public sealed class TicketServiceTests
     [MemberData(nameof(MalformedTickets))]
     public async Task Redeem_MalformedTicket_FailsWithoutTouchingTheStore(string? ticket)
     {
-        var redemption = await _tickets.RedeemAsync(ticket, "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(ticket, "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Malformed, redemption.Rejection);
         Assert.Equal(0, _store.RedeemCalls);
@@ -246,7 +253,7 @@ public sealed class TicketServiceTests
     [Fact]
     public async Task Redeem_UnknownWellFormedTicket_Fails()
     {
-        var redemption = await _tickets.RedeemAsync(SecretToken.Create(), "127.0.0.1", null, NoUserAgent);
+        var redemption = await _gate.RedeemAsync(SecretToken.Create(), "127.0.0.1", null, NoUserAgent);
 
         Assert.Equal(TicketRejection.Unknown, redemption.Rejection);
     }
@@ -259,13 +266,13 @@ public sealed class TicketServiceTests
         var racers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
         {
             await start.Task;
-            return await _tickets.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
+            return await _gate.RedeemAsync(issued.Ticket, "127.0.0.1", null, NoUserAgent);
         })).ToArray();
 
         start.SetResult();
         var results = await Task.WhenAll(racers).WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(1, results.Count(r => r.Succeeded));
+        Assert.Equal(1, results.Count(r => r.Ticket is not null));
         Assert.Equal(49, results.Count(r => r.Rejection == TicketRejection.Unknown));
     }
 
@@ -277,8 +284,8 @@ public sealed class TicketServiceTests
 
         await _store.RevokeSessionAsync("session-1");
 
-        Assert.False((await _tickets.RedeemAsync(ofSession.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
-        Assert.True((await _tickets.RedeemAsync(ofOtherSession.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.Null((await _gate.RedeemAsync(ofSession.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
+        Assert.NotNull((await _gate.RedeemAsync(ofOtherSession.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
     }
 
     [Fact]
@@ -289,8 +296,8 @@ public sealed class TicketServiceTests
 
         await _store.RevokeUserAsync("alice");
 
-        Assert.False((await _tickets.RedeemAsync(alices.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
-        Assert.True((await _tickets.RedeemAsync(bobs.Ticket, "127.0.0.1", null, NoUserAgent)).Succeeded);
+        Assert.Null((await _gate.RedeemAsync(alices.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
+        Assert.NotNull((await _gate.RedeemAsync(bobs.Ticket, "127.0.0.1", null, NoUserAgent)).Ticket);
     }
 
     private static TicketGrant Grant(string clientIp = "127.0.0.1", string? origin = null, string? sessionKey = null, string? userAgent = null) =>
