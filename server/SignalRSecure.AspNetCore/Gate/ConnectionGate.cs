@@ -581,6 +581,10 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _keeper.Deadlines.Cancel(this);
         Volatile.Read(ref _replyWritten)?.TrySetResult();
         ReleaseHeldReads();
+
+        // The connection's places under the caps come back as it closes, not when the request that carried it unwinds:
+        // a client that reconnects right after its close is counted without its old connection.
+        _admission.Dispose();
         await _keeper.OnConnectionClosedAsync(this);
     }
 

@@ -57,18 +57,3 @@ internal sealed class ConnectionAdmission : IDisposable
     private static ConcurrencyLimiterOptions Concurrency(int permits) =>
         new() { PermitLimit = permits, QueueLimit = 0 };
 }
-
-/// <summary>The permits one admitted connection holds. Disposing it gives them all back.</summary>
-internal sealed class Admission(RateLimitLease connection, RateLimitLease unauthenticated) : IDisposable
-{
-    private RateLimitLease? _unauthenticated = unauthenticated;
-
-    /// <summary>Gives back the unauthenticated permit; the connection permit is kept until <see cref="Dispose"/>.</summary>
-    public void MarkAuthenticated() => Interlocked.Exchange(ref _unauthenticated, null)?.Dispose();
-
-    public void Dispose()
-    {
-        MarkAuthenticated();
-        connection.Dispose();
-    }
-}

@@ -1,7 +1,9 @@
+using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 using SignalRSecure.AspNetCore.Gate;
+using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.Tests.Unit;
@@ -23,6 +25,25 @@ public sealed class ConnectionGateTests : IDisposable
         Assert.False(closedEarly);
         Assert.Contains("""{"type":7,"error":"authentication timeout"}""", written, StringComparison.Ordinal);
         Assert.Equal(GateState.Closing, connection.Gate.State);
+    }
+
+    [Fact]
+    public async Task Close_GivesTheConnectionsPlacesUnderTheCapsBack_ItselfAtOnce()
+    {
+        // Not when the request that carried the connection unwinds, later: a client reconnecting right after its close
+        // must not be refused for its own old connection.
+        using var testbed = new GateTestbed(protection: new ProtectionOptions { MaxConnectionsPerIp = 1, MaxUnauthenticatedConnectionsPerIp = 1 });
+        var connection = testbed.Open();
+        var fullWhileOpen = testbed.Admissions.TryAdmit(IPAddress.Loopback) is null;
+
+        await GateTestbed.DisconnectAsync(connection);
+        using var next = testbed.Admissions.TryAdmit(IPAddress.Loopback);
+        using var oneMore = testbed.Admissions.TryAdmit(IPAddress.Loopback);
+
+        Assert.True(fullWhileOpen);
+        Assert.Single(testbed.Logs.WithEvent("ConnectionClosed"));
+        Assert.NotNull(next);
+        Assert.Null(oneMore);
     }
 
     [Fact]

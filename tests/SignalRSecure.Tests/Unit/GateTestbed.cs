@@ -20,7 +20,6 @@ namespace SignalRSecure.Tests.Unit;
 internal sealed class GateTestbed : IDisposable
 {
     private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly ConnectionAdmission _admissions;
     private readonly LoggerFactory _loggers;
 
     public GateTestbed(
@@ -37,7 +36,7 @@ internal sealed class GateTestbed : IDisposable
         Tickets = new TicketService(Store, ticketOptions, Time);
         Failures = new AuthenticationFailureLimiter(protectionOptions, Time);
         Budgets = new UserBudgets(protectionOptions, hubOptions, Time);
-        _admissions = new ConnectionAdmission(protectionOptions);
+        Admissions = new ConnectionAdmission(protectionOptions);
         Keeper = new GateKeeper(
             hubOptions, Time, Tickets, new TicketRedeemer(Failures, Store), Failures, Registry, Budgets, observers,
             new SecureHubMetrics(MeterFactory), protectionOptions, _loggers.CreateLogger<GateKeeper>());
@@ -58,6 +57,9 @@ internal sealed class GateTestbed : IDisposable
 
     public UserBudgets Budgets { get; }
 
+    /// <summary>The per-IP connection caps the testbed's connections are admitted under.</summary>
+    public ConnectionAdmission Admissions { get; }
+
     public IUserConnectionRegistry Registry { get; }
 
     /// <summary>What the gate keeper logged.</summary>
@@ -74,7 +76,7 @@ internal sealed class GateTestbed : IDisposable
         var toServer = new Pipe();
         var toClient = new Pipe();
         var context = new DefaultConnectionContext(Guid.NewGuid().ToString("N"), new Duplex(toServer.Reader, toClient.Writer), new Duplex(toClient.Reader, toServer.Writer));
-        var gate = Keeper.Open(context, _admissions.TryAdmit(System.Net.IPAddress.Parse(clientIp))!, System.Net.IPAddress.Parse(clientIp), origin: null);
+        var gate = Keeper.Open(context, Admissions.TryAdmit(System.Net.IPAddress.Parse(clientIp))!, System.Net.IPAddress.Parse(clientIp), origin: null);
         var hub = new HubConnectionContext(context, new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(5), ClientTimeoutInterval = TimeSpan.FromMinutes(5) }, NullLoggerFactory.Instance)
         {
             Protocol = protocol ?? new JsonHubProtocol(),
@@ -102,7 +104,7 @@ internal sealed class GateTestbed : IDisposable
 
     public void Dispose()
     {
-        _admissions.Dispose();
+        Admissions.Dispose();
         _meters.Dispose();
         _loggers.Dispose();
     }
