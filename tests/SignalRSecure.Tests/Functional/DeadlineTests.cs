@@ -10,10 +10,14 @@ namespace SignalRSecure.Tests.Functional;
 public sealed class DeadlineTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan Early = TimeSpan.FromMilliseconds(250);
+
+    // Wall-clock lateness on a busy 2-core machine reaches a few hundred milliseconds; the exact precision of the
+    // deadlines is pinned on the fake clock (GateDeadlinesTests, ConnectionGateTests).
+    private static readonly TimeSpan Late = TimeSpan.FromMilliseconds(750);
 
     [Fact]
-    public async Task IdleConnection_IsClosedWithAuthenticationTimeout_WithinAQuarterSecondOfTheDeadline()
+    public async Task IdleConnection_IsClosedWithAuthenticationTimeout_AtTheDeadline()
     {
         await using var server = await SecureServer.StartAsync(Settings());
         var clock = Stopwatch.StartNew();
@@ -24,7 +28,7 @@ public sealed class DeadlineTests
 
         Assert.Equal(CloseReasons.AuthenticationTimeout, close.Error);
         Assert.False(close.AllowReconnect);
-        Assert.InRange(elapsed, Deadline - Tolerance, Deadline + Tolerance);
+        Assert.InRange(elapsed, Deadline - Early, Deadline + Late);
     }
 
     [Fact]
@@ -43,7 +47,7 @@ public sealed class DeadlineTests
         await pinger;
 
         Assert.Equal(CloseReasons.AuthenticationTimeout, close.Error);
-        Assert.InRange(elapsed, Deadline - Tolerance, Deadline + Tolerance);
+        Assert.InRange(elapsed, Deadline - Early, Deadline + Late);
     }
 
     [Fact]
