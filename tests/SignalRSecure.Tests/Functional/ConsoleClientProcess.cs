@@ -61,6 +61,12 @@ internal sealed class ConsoleClientProcess : IDisposable
         return client;
     }
 
+    /// <summary>
+    /// The bound on waits that include the process's start (runtime start, JIT) and sign-in (a password hash): far
+    /// longer than one call takes on a busy machine.
+    /// </summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
+
     public Task WriteLineAsync(string line) => _process.StandardInput.WriteLineAsync(line).WaitAsync(DotNetClientHarness.Timeout);
 
     /// <summary>Closes standard input: the end of the script.</summary>
@@ -81,7 +87,7 @@ internal sealed class ConsoleClientProcess : IDisposable
     {
         try
         {
-            await _process.WaitForExitAsync().WaitAsync(DotNetClientHarness.Timeout);
+            await _process.WaitForExitAsync().WaitAsync(Lifetime);
         }
         catch (TimeoutException ex)
         {

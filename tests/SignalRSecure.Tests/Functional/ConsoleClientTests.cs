@@ -14,7 +14,7 @@ public sealed class ConsoleClientTests
 
         // Act
         await console.WriteLineAsync(SecureServer.Alice.Password);
-        var connected = await console.Output.NextAsync();
+        var connected = await console.Output.NextAsync(within: ConsoleClientProcess.Lifetime);
         await console.WriteLineAsync("/echo hello from a script");
         var echo = await console.Output.NextAsync();
         await console.WriteLineAsync("/quit");
@@ -297,7 +297,7 @@ public sealed class ConsoleClientTests
         try
         {
             await console.WriteLineAsync(user.Password);
-            await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal));
+            await console.Output.NextAsync(line => line.StartsWith("Connected as", StringComparison.Ordinal), ConsoleClientProcess.Lifetime);
             return console;
         }
         catch
