@@ -17,7 +17,7 @@ internal sealed class GateConnectionMiddleware(
     SecureHubMetrics metrics,
     ILogger<GateConnectionMiddleware> logger)
 {
-    public async Task InvokeAsync(ConnectionContext connection, ConnectionDelegate next)
+    public Task InvokeAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var http = connection.GetHttpContext();
         var remoteIp = http is null ? null : ClientAddress.RemoteIpOf(http);
@@ -32,24 +32,62 @@ internal sealed class GateConnectionMiddleware(
             metrics.RateLimited("connections");
             ProtectionLog.ConnectionCapRefused(logger, remoteIp);
             connection.Abort();
-            return;
+            return Task.CompletedTask;
         }
 
         var transport = connection.Transport;
-        var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
-        var userAgent = http?.Request.Headers.UserAgent.ToString();
+        ConnectionGate gate;
         try
         {
-            await using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
-            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output);
-            await next(connection);
+            var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
+            var userAgent = http?.Request.Headers.UserAgent.ToString();
+            gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
+            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output, transport);
         }
-        finally
+        catch
         {
             connection.Transport = transport;
             if (ownsAdmission)
             {
                 admission.Dispose();
+            }
+
+            throw;
+        }
+
+        Task application;
+        try
+        {
+            application = next(connection);
+        }
+        catch (Exception ex)
+        {
+            application = Task.FromException(ex);
+        }
+
+        return EndAfterAsync(application, gate, ownsAdmission);
+    }
+
+    // This frame lives as long as the connection, so it holds only what the end needs: the connection, the transport
+    // to put back and the admission are all the gate's.
+    private static async Task EndAfterAsync(Task application, ConnectionGate gate, bool ownsAdmission)
+    {
+        try
+        {
+            await application;
+        }
+        finally
+        {
+            await gate.DisposeAsync().AsTask();
+            var connection = gate.Connection;
+            if (connection.Transport is GatedTransport gated)
+            {
+                connection.Transport = gated.Original;
+            }
+
+            if (ownsAdmission)
+            {
+                gate.Admission.Dispose();
             }
         }
     }
