@@ -23,10 +23,9 @@ internal sealed class GateConnectionMiddleware(
         var remoteIp = http is null ? null : ClientAddress.RemoteIpOf(http);
 
         // WebSocket and SSE requests were admitted by SecureEndpointMiddleware, which could still answer 429;
-        // long polling connections, whose requests come and go, are admitted here.
-        var admission = http?.Features.Get<Admission>();
-        var ownsAdmission = admission is null;
-        admission ??= admissions.TryAdmit(remoteIp);
+        // long polling connections, whose requests come and go, are admitted here. Either way the gate holds the
+        // permits until the connection ends.
+        var admission = (http is null ? null : admissions.TakeHandedOver(http)) ?? admissions.TryAdmit(remoteIp);
         if (admission is null)
         {
             metrics.RateLimited("connections");
@@ -47,11 +46,7 @@ internal sealed class GateConnectionMiddleware(
         catch
         {
             connection.Transport = transport;
-            if (ownsAdmission)
-            {
-                admission.Dispose();
-            }
-
+            admission.Dispose();
             throw;
         }
 
@@ -65,12 +60,12 @@ internal sealed class GateConnectionMiddleware(
             application = Task.FromException(ex);
         }
 
-        return EndAfterAsync(application, gate, ownsAdmission);
+        return EndAfterAsync(application, gate);
     }
 
     // This frame lives as long as the connection, so it holds only what the end needs: the connection, the transport
     // to put back and the admission are all the gate's.
-    private static async Task EndAfterAsync(Task application, ConnectionGate gate, bool ownsAdmission)
+    private static async Task EndAfterAsync(Task application, ConnectionGate gate)
     {
         try
         {
@@ -85,10 +80,7 @@ internal sealed class GateConnectionMiddleware(
                 connection.Transport = gated.Original;
             }
 
-            if (ownsAdmission)
-            {
-                gate.Admission.Dispose();
-            }
+            gate.Admission.Dispose();
         }
     }
 }

@@ -45,7 +45,7 @@ internal sealed class SecureEndpointMiddleware(
             return HoldAfterCheckAsync(admitted, context);
         }
 
-        return admitted.Result is { } admission ? HoldAsync(Next(context), admission) : Task.CompletedTask;
+        return admitted.Result is { } ? HoldAsync(Next(context), context) : Task.CompletedTask;
     }
 
     /// <summary>
@@ -119,7 +119,7 @@ internal sealed class SecureEndpointMiddleware(
             throw;
         }
 
-        context.Features.Set(admission);
+        admissions.HandOver(context, admission);
         return admission;
     }
 
@@ -127,18 +127,24 @@ internal sealed class SecureEndpointMiddleware(
     // then lives as long as the request too.
     private async Task HoldAfterCheckAsync(ValueTask<Admission?> admitted, HttpContext context)
     {
-        if (await admitted is { } admission)
+        if (await admitted is not null)
         {
-            await HoldAsync(Next(context), admission);
+            await HoldAsync(Next(context), context);
         }
     }
 
-    // The frame that lives as long as a WebSocket or SSE request: the rest of the pipeline's task and the permits.
-    private static async Task HoldAsync(Task rest, Admission admission)
+    // The frame that lives as long as a WebSocket or SSE request. The connection's gate takes the permits and gives
+    // them back when the connection ends; a request that never opened a connection (SignalR refused it) gives them
+    // back here.
+    private async Task HoldAsync(Task rest, HttpContext context)
     {
-        using (admission)
+        try
         {
             await rest;
+        }
+        finally
+        {
+            admissions.TakeHandedOver(context)?.Dispose();
         }
     }
 
