@@ -47,7 +47,6 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     private readonly ConnectionContext _connection;
     private readonly GateKeeper _keeper;
     private readonly Admission _admission;
-    private readonly PipeReader _transportInput;
     private TaskCompletionSource? _authenticationSettled;
     private TaskCompletionSource? _replyWritten;
     private bool _replyPending;
@@ -85,7 +84,6 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         _connection = connection;
         _keeper = keeper;
         _admission = admission;
-        _transportInput = connection.Transport.Input;
         RemoteIp = remoteIp;
         Origin = origin;
         _userAgent = userAgent;
@@ -105,6 +103,12 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     public string ConnectionId => _connection.ConnectionId;
 
     public GateKeeper Keeper => _keeper;
+
+    /// <summary>The connection this gate guards.</summary>
+    public ConnectionContext Connection => _connection;
+
+    /// <summary>The permits the connection holds until it ends.</summary>
+    public Admission Admission => _admission;
 
     public IPAddress? RemoteIp { get; }
 
@@ -471,7 +475,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         ReleaseHeldReads();
 
         // An authenticated connection's reader waits for the client's next frame: wake it to send the close now.
-        _transportInput.CancelPendingRead();
+        _connection.Transport.Input.CancelPendingRead();
     }
 
     /// <inheritdoc />
@@ -611,7 +615,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
         await SendCloseMessageAsync();
 
         // Wakes SignalR's read loop, which ends the connection the way it always does (OnDisconnectedAsync runs).
-        _transportInput.CancelPendingRead();
+        _connection.Transport.Input.CancelPendingRead();
     }
 
     private bool BeginClosing(string reason)

@@ -17,40 +17,70 @@ internal sealed class GateConnectionMiddleware(
     SecureHubMetrics metrics,
     ILogger<GateConnectionMiddleware> logger)
 {
-    public async Task InvokeAsync(ConnectionContext connection, ConnectionDelegate next)
+    public Task InvokeAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var http = connection.GetHttpContext();
         var remoteIp = http is null ? null : ClientAddress.RemoteIpOf(http);
 
         // WebSocket and SSE requests were admitted by SecureEndpointMiddleware, which could still answer 429;
-        // long polling connections, whose requests come and go, are admitted here.
-        var admission = http?.Features.Get<Admission>();
-        var ownsAdmission = admission is null;
-        admission ??= admissions.TryAdmit(remoteIp);
+        // long polling connections, whose requests come and go, are admitted here. Either way the gate holds the
+        // permits until the connection ends.
+        var admission = (http is null ? null : admissions.TakeHandedOver(http)) ?? admissions.TryAdmit(remoteIp);
         if (admission is null)
         {
             metrics.RateLimited("connections");
             ProtectionLog.ConnectionCapRefused(logger, remoteIp);
             connection.Abort();
-            return;
+            return Task.CompletedTask;
         }
 
         var transport = connection.Transport;
-        var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
-        var userAgent = http?.Request.Headers.UserAgent.ToString();
+        ConnectionGate gate;
         try
         {
-            await using var gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
-            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output);
-            await next(connection);
+            var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
+            var userAgent = http?.Request.Headers.UserAgent.ToString();
+            gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
+            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output, transport);
+        }
+        catch
+        {
+            connection.Transport = transport;
+            admission.Dispose();
+            throw;
+        }
+
+        Task application;
+        try
+        {
+            application = next(connection);
+        }
+        catch (Exception ex)
+        {
+            application = Task.FromException(ex);
+        }
+
+        return EndAfterAsync(application, gate);
+    }
+
+    // This frame lives as long as the connection, so it holds only what the end needs: the connection, the transport
+    // to put back and the admission are all the gate's.
+    private static async Task EndAfterAsync(Task application, ConnectionGate gate)
+    {
+        try
+        {
+            await application;
         }
         finally
         {
-            connection.Transport = transport;
-            if (ownsAdmission)
+            await gate.DisposeAsync().AsTask();
+            var connection = gate.Connection;
+            if (connection.Transport is GatedTransport gated)
             {
-                admission.Dispose();
+                connection.Transport = gated.Original;
             }
+
+            gate.Admission.Dispose();
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using SignalRSecure.Contracts;
 
 namespace SignalRSecure.AspNetCore.Gate;
@@ -22,8 +23,13 @@ namespace SignalRSecure.AspNetCore.Gate;
 /// (<see cref="MessagePackFrames"/>), with the same budget, the same classification and the same close reasons.
 /// This sits below SignalR because hub filters never see unknown method names, stream items, completions or pings, and
 /// because nothing after the Authenticate frame may be dispatched before the gate knows who the connection is.
+/// <para>
+/// An idle authenticated connection keeps one read pending for its whole life. The reader is that read's
+/// <see cref="IValueTaskSource{TResult}"/> itself (the inner read, SignalR's continuation and one delegate, about
+/// 140 bytes), instead of an async state machine of 256 bytes per connection.
+/// </para>
 /// </remarks>
-internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHubOptions options) : PipeReader
+internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHubOptions options) : PipeReader, IValueTaskSource<ReadResult>
 {
     private const byte RecordSeparator = 0x1e;
 
@@ -34,6 +40,17 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
     // Set once the reader has handed SignalR its final, synthetic result; later AdvanceTo calls refer to it.
     private bool _ended;
 
+    // The authenticated read in progress: the inner read, and SignalR's continuation until the inner read completes.
+    private ValueTask<ReadResult> _pendingRead;
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private Action? _onPendingReadCompleted;
+    private short _version;
+
+    // Set when GetResult handed SignalR an empty result of its own, which SignalR advances past; the inner read was
+    // already advanced.
+    private bool _skipAdvance;
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (gate.State != GateState.Authenticated)
@@ -42,7 +59,13 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
         }
 
         var read = inner.ReadAsync(cancellationToken);
-        return read.IsCompletedSuccessfully ? MeterAuthenticated(read.Result) : MeterAuthenticatedAsync(read);
+        if (read.IsCompletedSuccessfully)
+        {
+            return TryMeterAuthenticated(read.Result) ? new(read.Result) : EndAsync();
+        }
+
+        _pendingRead = read;
+        return new ValueTask<ReadResult>(this, _version);
     }
 
     // Every read goes through ReadAsync, where the frames are inspected or metered.
@@ -56,6 +79,12 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
 
     public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
     {
+        if (_skipAdvance)
+        {
+            _skipAdvance = false;
+            return;
+        }
+
         if (!_ended)
         {
             _meter.Advanced(consumed);
@@ -67,21 +96,96 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
 
     public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> MeterAuthenticatedAsync(ValueTask<ReadResult> read) => await MeterAuthenticated(await read);
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token)
+    {
+        CheckToken(token);
+        var read = _pendingRead;
+        return !read.IsCompleted ? ValueTaskSourceStatus.Pending
+            : read.IsCompletedSuccessfully ? ValueTaskSourceStatus.Succeeded
+            : read.IsCanceled ? ValueTaskSourceStatus.Canceled
+            : ValueTaskSourceStatus.Faulted;
+    }
 
-    private ValueTask<ReadResult> MeterAuthenticated(ReadResult result)
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        CheckToken(token);
+        _continuation = continuation;
+        _continuationState = state;
+
+        // One delegate for the reader's life; SignalR's continuation and its state sit in fields until the inner read completes.
+        var completed = _onPendingReadCompleted ??= OnPendingReadCompleted;
+        var captureContext = (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0;
+        var flowContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0;
+        var awaiter = _pendingRead.ConfigureAwait(captureContext).GetAwaiter();
+        if (flowContext)
+        {
+            awaiter.OnCompleted(completed);
+        }
+        else
+        {
+            awaiter.UnsafeOnCompleted(completed);
+        }
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token)
+    {
+        CheckToken(token);
+        var read = _pendingRead;
+        _pendingRead = default;
+        _version++;
+        var result = read.GetAwaiter().GetResult();
+        if (TryMeterAuthenticated(result))
+        {
+            return result;
+        }
+
+        // The gate is closing (a violation, or a close while the read waited) and the inner read is advanced. When
+        // the close message is out (a close from outside sends it before it wakes the read), the read ends here as
+        // EndAsync would end it. Otherwise SignalR gets an empty result, which it advances past (ignored here), and
+        // its next read, which sees the gate closing, waits for the close message in EndAsync.
+        if (gate.ReplyWritten.IsCompleted && gate.SendCloseMessageAsync().IsCompletedSuccessfully)
+        {
+            _ended = true;
+            return new ReadResult(default, isCanceled: false, isCompleted: true);
+        }
+
+        _skipAdvance = true;
+        return new ReadResult(default, isCanceled: false, isCompleted: false);
+    }
+
+    private void OnPendingReadCompleted()
+    {
+        var continuation = _continuation!;
+        var state = _continuationState;
+        _continuation = null;
+        _continuationState = null;
+        continuation(state);
+    }
+
+    private void CheckToken(short token)
+    {
+        if (token != _version)
+        {
+            throw new InvalidOperationException("The read has already completed.");
+        }
+    }
+
+    /// <summary>
+    /// Meters an authenticated read: true lets SignalR have it; false means the gate is closing (it was, or this read
+    /// broke a limit) and the inner read has been advanced past it.
+    /// </summary>
+    private bool TryMeterAuthenticated(ReadResult result)
     {
         if (gate.State == GateState.Closing)
         {
             // The gate decided to close while the read was pending (or woke it for that): nothing more reaches SignalR.
             inner.AdvanceTo(result.Buffer.Start);
-            return EndAsync();
+            return false;
         }
 
         if (result.IsCanceled || result.Buffer.IsEmpty)
         {
-            return new(result);
+            return true;
         }
 
         if (!_meterReady)
@@ -97,12 +201,12 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
             : null;
         if (violation is null)
         {
-            return new(result);
+            return true;
         }
 
         inner.AdvanceTo(result.Buffer.End);
         gate.RefuseAfterAuthentication(violation);
-        return EndAsync();
+        return false;
     }
 
     private async ValueTask<ReadResult> ReadGatedAsync(CancellationToken cancellationToken)

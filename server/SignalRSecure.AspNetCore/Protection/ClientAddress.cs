@@ -8,6 +8,9 @@ namespace SignalRSecure.AspNetCore.Protection;
 /// <summary>The key per-IP limits count by.</summary>
 internal static class ClientAddress
 {
+    // An IPv6 address with an embedded IPv4 address and a scope id: 45 characters, the scope id up to 10 more.
+    private const int MaximumAddressLength = 64;
+
     /// <summary>
     /// The remote address of <paramref name="context"/>'s connection. Read from the feature because
     /// <c>HttpContext.Connection</c> allocates an object that a WebSocket request would keep for its whole life.
@@ -43,6 +46,17 @@ internal static class ClientAddress
     }
 
     /// <summary>The address as the ticket binding compares it: IPv4-mapped IPv6 addresses become IPv4.</summary>
-    public static string? Normalize(IPAddress? address) =>
-        address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+    public static string? Normalize(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        // Formatted, not ToString(): IPAddress keeps the string its ToString() made, and a connection's address lives as
+        // long as the connection (40 bytes each, for a text that is only compared at a ticket redemption).
+        var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        Span<char> text = stackalloc char[MaximumAddressLength];
+        return normalized.TryFormat(text, out var written) ? new string(text[..written]) : normalized.ToString();
+    }
 }

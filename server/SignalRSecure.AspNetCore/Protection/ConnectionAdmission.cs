@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
 namespace SignalRSecure.AspNetCore.Protection;
@@ -13,6 +15,11 @@ internal sealed class ConnectionAdmission : IDisposable
 {
     private readonly PartitionedRateLimiter<IPAddress> _connections;
     private readonly PartitionedRateLimiter<IPAddress> _unauthenticated;
+
+    // Admissions on their way from a WebSocket or SSE request to the hub connection it opens. An entry lives from the
+    // request's admission until the connection's gate takes it, moments later, so that nothing of the hand-over stays
+    // for the connection's life (an entry in the request's feature collection would: 88 bytes).
+    private readonly ConcurrentDictionary<HttpContext, Admission> _handedOver = new(ReferenceEqualityComparer.Instance);
 
     public ConnectionAdmission(IOptions<ProtectionOptions> options)
     {
@@ -47,6 +54,15 @@ internal sealed class ConnectionAdmission : IDisposable
 
         return new Admission(connection, unauthenticated);
     }
+
+    /// <summary>Leaves <paramref name="admission"/> for the hub connection that <paramref name="request"/> opens.</summary>
+    public void HandOver(HttpContext request, Admission admission) => _handedOver[request] = admission;
+
+    /// <summary>
+    /// Takes the admission left for the connection that <paramref name="request"/> opens, or null when there is none
+    /// (long polling, or the request is over); whoever takes it disposes it.
+    /// </summary>
+    public Admission? TakeHandedOver(HttpContext request) => _handedOver.TryRemove(request, out var admission) ? admission : null;
 
     public void Dispose()
     {

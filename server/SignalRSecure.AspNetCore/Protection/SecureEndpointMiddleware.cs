@@ -28,35 +28,51 @@ internal sealed class SecureEndpointMiddleware(
     SecureHubMetrics metrics,
     ILogger<SecureEndpointMiddleware> logger)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         var marker = endpoint?.Metadata.GetMetadata<SecureEndpointMetadata>();
         if (marker is null)
         {
-            await next(context);
-            return;
+            return next(context);
         }
 
+        // A WebSocket or SSE request lasts as long as its connection: only a small frame that holds its permits waits
+        // for its end, not the frame of every check it passed.
+        var admitted = CheckAsync(context, endpoint!, marker);
+        if (!admitted.IsCompletedSuccessfully)
+        {
+            return HoldAfterCheckAsync(admitted, context);
+        }
+
+        return admitted.Result is { } ? HoldAsync(Next(context), context) : Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Runs the checks, and the rest of the pipeline for every request but an admitted WebSocket or SSE request,
+    /// whose permits it returns instead: the caller runs the pipeline holding them.
+    /// </summary>
+    private async ValueTask<Admission?> CheckAsync(HttpContext context, Endpoint endpoint, SecureEndpointMetadata marker)
+    {
         var remoteIp = ClientAddress.RemoteIpOf(context);
         if (!origins.IsAllowed(context.Request))
         {
             ProtectionLog.OriginRefused(logger, LogText.Sanitize(context.Request.Path.Value), remoteIp, LogText.Sanitize(context.Request.Headers.Origin.ToString()));
             await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "origin not allowed");
-            return;
+            return null;
         }
 
         context.Response.Headers.CacheControl = "no-store";
         if (marker.Kind != SecureEndpointKind.Hub)
         {
             await next(context);
-            return;
+            return null;
         }
 
         if (HasOversizedWebSocketHeader(context.Request))
         {
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid request");
-            return;
+            return null;
         }
 
         var retryAfter = await LockoutOfAsync(remoteIp, context.RequestAborted);
@@ -65,37 +81,84 @@ internal sealed class SecureEndpointMiddleware(
             metrics.RateLimited("lockout");
             ProtectionLog.LockedOutConnectionRefused(logger, remoteIp);
             await WriteTooManyAsync(context, retryAfter);
-            return;
+            return null;
         }
 
-        if (HttpMethods.IsPost(context.Request.Method) && endpoint!.Metadata.GetMetadata<NegotiateMetadata>() is not null)
+        if (HttpMethods.IsPost(context.Request.Method) && endpoint.Metadata.GetMetadata<NegotiateMetadata>() is not null)
         {
             await NegotiateAsync(context, remoteIp);
-            return;
+            return null;
         }
 
         if (!IsLongLivedTransportRequest(context.Request))
         {
             await next(context);
-            return;
+            return null;
         }
 
         // A WebSocket or SSE request lasts as long as its connection, so its permits are held for the request.
-        using var admission = admissions.TryAdmit(remoteIp);
+        var admission = admissions.TryAdmit(remoteIp);
         if (admission is null)
         {
             await RefuseOverConnectionCapAsync(context, remoteIp);
-            return;
+            return null;
         }
 
-        if (!await pace.WaitForTurnAsync(context.RequestAborted))
+        try
         {
-            await RefuseQueueFullAsync(context, remoteIp);
-            return;
+            if (!await pace.WaitForTurnAsync(context.RequestAborted))
+            {
+                admission.Dispose();
+                await RefuseQueueFullAsync(context, remoteIp);
+                return null;
+            }
+        }
+        catch
+        {
+            admission.Dispose();
+            throw;
         }
 
-        context.Features.Set(admission);
-        await next(context);
+        admissions.HandOver(context, admission);
+        return admission;
+    }
+
+    // Only when the checks had to wait (a lockout read from a shared store, the pace of new connections): this frame
+    // then lives as long as the request too.
+    private async Task HoldAfterCheckAsync(ValueTask<Admission?> admitted, HttpContext context)
+    {
+        if (await admitted is not null)
+        {
+            await HoldAsync(Next(context), context);
+        }
+    }
+
+    // The frame that lives as long as a WebSocket or SSE request. The connection's gate takes the permits and gives
+    // them back when the connection ends; a request that never opened a connection (SignalR refused it) gives them
+    // back here.
+    private async Task HoldAsync(Task rest, HttpContext context)
+    {
+        try
+        {
+            await rest;
+        }
+        finally
+        {
+            admissions.TakeHandedOver(context)?.Dispose();
+        }
+    }
+
+    // A middleware that throws before its first await still has the permits given back by HoldAsync.
+    private Task Next(HttpContext context)
+    {
+        try
+        {
+            return next(context);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
     }
 
     // SignalR keeps the connection a negotiation creates (pipes included) for its disconnect timeout whether or not the

@@ -106,6 +106,27 @@ public sealed class DoorProtectionTests
     }
 
     [Fact]
+    public async Task Upgrades_SignalRRefuses_GiveTheirPermitsBack()
+    {
+        // Admitted at the door, then refused by SignalR (no connection with that id): no gate ever takes the permits.
+        await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Protection:MaxConnectionsPerIp"] = "2" });
+        var unknownConnection = new UriBuilder(server.WebSocketHubUri) { Query = "id=not-a-connection" }.Uri;
+
+        var refused = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            refused.Add(await RawHubSocket.TryConnectAsync(unknownConnection).WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        await using var first = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        await using var second = await RawHubSocket.ConnectWithHandshakeAsync(server.WebSocketHubUri);
+        var third = await RawHubSocket.TryConnectAsync(server.WebSocketHubUri).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.All(refused, status => Assert.Equal(HttpStatusCode.NotFound, status));
+        Assert.Equal(HttpStatusCode.TooManyRequests, third);
+    }
+
+    [Fact]
     public async Task FailedAuthentications_TripThePerIpLockout_429WithRetryAfter_OtherAddressUnaffected()
     {
         await using var server = await SecureServer.StartAsync(new Dictionary<string, string?> { ["SignalRSecure:Protection:AuthenticationFailuresPerIp"] = "3" });

@@ -282,6 +282,44 @@ public sealed class GateReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Authenticated_MessagesArrivingWhileReadsArePending_ReachSignalROneReadAtATime()
+    {
+        var (connection, reader) = await OpenAuthenticatedAsync();
+        byte[] ping = [.. Encoding.UTF8.GetBytes("""{"type":6}"""), Separator];
+
+        // An idle connection's read waits for the client; the same reader serves read after read.
+        for (var i = 0; i < 3; i++)
+        {
+            var pending = reader.ReadAsync();
+            Assert.False(pending.IsCompleted);
+            await SendAsync(connection, ping);
+            var result = await pending.AsTask().WaitAsync(Timeout);
+
+            Assert.Equal(ping, result.Buffer.ToArray());
+            reader.AdvanceTo(result.Buffer.End);
+        }
+
+        Assert.Equal(GateState.Authenticated, connection.Gate.State);
+    }
+
+    [Fact]
+    public async Task Authenticated_OversizedMessageWhileAReadIsPending_NeverReachesSignalRAndCloses()
+    {
+        var (connection, reader) = await OpenAuthenticatedAsync();
+        var pending = reader.ReadAsync().AsTask();
+
+        await SendAsync(connection, [.. Ping(_testbed.Options.MaximumReceiveMessageSize), Separator]);
+        var result = await pending.WaitAsync(Timeout);
+        var end = await ReadWholeMessageAsync(reader, result);
+
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.True(end.IsCompleted);
+        Assert.True(end.Buffer.IsEmpty);
+        Assert.Equal(CloseReasons.MessageTooLarge, connection.Gate.CloseReason);
+        Assert.Contains("\"error\":\"message too large\"", await connection.ReadWrittenAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Authenticated_MessagesOverTheBurst_CloseWithRateLimited()
     {
         var (connection, reader) = await OpenAuthenticatedAsync();
@@ -488,11 +526,12 @@ public sealed class GateReaderTests : IDisposable
     private static async Task<ReadResult> ReadAsync(PipeReader reader) => await reader.ReadAsync().AsTask().WaitAsync(Timeout);
 
     /// <summary>Reads the way SignalR does: again, consuming nothing, until a whole message has arrived or the read ends.</summary>
-    private static async Task<ReadResult> ReadWholeMessageAsync(PipeReader reader)
+    private static async Task<ReadResult> ReadWholeMessageAsync(PipeReader reader, ReadResult? first = null)
     {
         while (true)
         {
-            var result = await ReadAsync(reader);
+            var result = first ?? await ReadAsync(reader);
+            first = null;
             if (result.IsCompleted || result.IsCanceled || result.Buffer.PositionOf(Separator) is not null)
             {
                 return result;
