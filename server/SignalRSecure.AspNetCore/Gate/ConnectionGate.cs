@@ -107,9 +107,6 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     /// <summary>The connection this gate guards.</summary>
     public ConnectionContext Connection => _connection;
 
-    /// <summary>The permits the connection holds until it ends.</summary>
-    public Admission Admission => _admission;
-
     public IPAddress? RemoteIp { get; }
 
     /// <summary>The remote address as tickets are bound to it (computed when a ticket is redeemed, not kept).</summary>

@@ -63,8 +63,8 @@ internal sealed class GateConnectionMiddleware(
         return EndAfterAsync(application, gate);
     }
 
-    // This frame lives as long as the connection, so it holds only what the end needs: the connection, the transport
-    // to put back and the admission are all the gate's.
+    // This frame lives as long as the connection, so it holds only what the end needs: the connection and the transport
+    // to put back are the gate's, and the gate gives the admission back as it closes.
     private static async Task EndAfterAsync(Task application, ConnectionGate gate)
     {
         try
@@ -79,8 +79,6 @@ internal sealed class GateConnectionMiddleware(
             {
                 connection.Transport = gated.Original;
             }
-
-            gate.Admission.Dispose();
         }
     }
 }

@@ -3,8 +3,7 @@ using System.Threading.RateLimiting;
 namespace SignalRSecure.AspNetCore.Protection;
 
 /// <summary>
-/// The permits one admitted connection holds. Disposing it gives them all back, once: the gate does when the connection
-/// closes, and the request that admitted it does again when it ends.
+/// The permits one admitted connection holds. Disposing it gives them all back; disposing it again does nothing.
 /// </summary>
 internal sealed class Admission(RateLimitLease connection, RateLimitLease unauthenticated) : IDisposable
 {
