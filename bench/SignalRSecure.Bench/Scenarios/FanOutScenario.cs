@@ -178,7 +178,8 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
         if (link.IsSender || type != 1 || stamp < 0)
         {
             Interlocked.Increment(ref _otherRecords);
-            if (type == 1)
+            // An invocation without a stamp (presence); a sender's own copy of its group's message has one.
+            if (type == 1 && stamp < 0)
             {
                 Interlocked.Increment(ref _otherInvocations);
             }

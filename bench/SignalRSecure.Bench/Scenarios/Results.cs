@@ -33,7 +33,7 @@ internal sealed record EchoLatency(ServerKind Server, int Round, double TargetRa
 /// <see cref="BytesPerDelivery"/> is the mean size of the message a receiver got (the record, without its separator),
 /// so that servers whose messages differ in size are compared knowing it; <see cref="RecordsPerMessage"/> the deliveries
 /// per WebSocket message the receivers got (how much the server batched its sends); <see cref="OtherRecords"/> the
-/// invocations other than deliveries the connections got during the measurement (presence events), which should be none. <see cref="Runtime"/> is what the server's
+/// invocations without a stamp the connections got during the measurement (presence events), which should be none. <see cref="Runtime"/> is what the server's
 /// runtime did during the measurement (null where the probe does not know it, N), read per delivery below.
 /// </remarks>
 internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Receivers, double DeliveredPerSecond, double CpuMicroseconds, Percentiles Latency, long Stalls,
