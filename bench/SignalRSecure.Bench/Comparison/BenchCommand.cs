@@ -16,8 +16,8 @@ namespace SignalRSecure.Bench.Comparison;
 internal static class BenchCommand
 {
     private static readonly string Usage =
-        "usage: SignalRSecure.Bench run [--quick] [--rounds N] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack,history] [--host SETTING,...] [--server-env KEY=VALUE ...] PATHS\n" +
-        "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood] PATHS\n" +
+        "usage: SignalRSecure.Bench run [--quick] [--rounds N] [--only G,A,...] [--scenarios echo,latency,connect,memory,flood,cluster,msgpack,history,fanout] [--fanout-seconds S] [--host SETTING,...] [--server-env KEY=VALUE ...] PATHS\n" +
+        "       SignalRSecure.Bench hold --kind G|A|B|C|N --connections N --seconds S [--unauthenticated | --churn [--warm-up N] | --echo | --flood | --groups] PATHS\n" +
         "PATHS: --results DIR --server-dll PATH --bench-servers-dll PATH --probe-dll PATH --node-server PATH\n" +
         "SETTING: " + string.Join(", ", RuntimeSettings.Presets.Keys);
 
@@ -70,7 +70,7 @@ internal static class BenchCommand
         {
             return await HoldAsync(launcher, Enum.Parse<ServerKind>(Option("--kind")), int.Parse(Option("--connections"), System.Globalization.CultureInfo.InvariantCulture),
                 TimeSpan.FromSeconds(double.Parse(Option("--seconds"), System.Globalization.CultureInfo.InvariantCulture)),
-                args.Contains("--churn") ? HoldMode.Churn : args.Contains("--echo") ? HoldMode.Echo : args.Contains("--flood") ? HoldMode.Flood : args.Contains("--unauthenticated") ? HoldMode.Unauthenticated : HoldMode.Idle,
+                args.Contains("--churn") ? HoldMode.Churn : args.Contains("--groups") ? HoldMode.Groups : args.Contains("--echo") ? HoldMode.Echo : args.Contains("--flood") ? HoldMode.Flood : args.Contains("--unauthenticated") ? HoldMode.Unauthenticated : HoldMode.Idle,
                 args.Contains("--warm-up") ? int.Parse(Option("--warm-up"), System.Globalization.CultureInfo.InvariantCulture) : 0, output);
         }
 
@@ -86,8 +86,13 @@ internal static class BenchCommand
             profile = profile with { Rounds = rounds, FloodRounds = rounds };
         }
 
+        if (args.Contains("--fanout-seconds"))
+        {
+            profile = profile with { FanOutMeasure = TimeSpan.FromSeconds(double.Parse(Option("--fanout-seconds"), System.Globalization.CultureInfo.InvariantCulture)) };
+        }
+
         var machine = await MachineInfo.CollectAsync(paths);
-        await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; scenarios {string.Join(' ', BenchScenarios.All.Where(scenarios.Contains))}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
+        await output.WriteLineAsync($"SignalRSecure benchmark, {profile.Name} mode: servers {string.Join(' ', servers)}; scenarios {string.Join(' ', BenchScenarios.All.Concat(BenchScenarios.OnRequest).Where(scenarios.Contains))}; {machine.Cpu}, {machine.Cores} cores; open files limit {machine.OpenFilesLimit}");
 
         await using var load = new MachineLoadSampler();
         var comparison = await new ComparisonRunner(launcher, new RedisLauncher(paths.LogDirectory), profile, servers, scenarios, output).RunAsync();
@@ -119,6 +124,17 @@ internal static class BenchCommand
         {
             var result = await Scenarios.ConnectScenario.RunAsync(target, dialer, 64, warmUp, connections, duration, round: 0);
             await output.WriteLineAsync($"{result.PerSecond:F0} connections/s, {result.CpuMicroseconds:F0} us/connection");
+            return 0;
+        }
+
+        if (mode == HoldMode.Groups)
+        {
+            // The groups fan-out for as long as asked, to profile the server while it runs: connections = groups x 100.
+            using var fanOut = new Scenarios.FanOutScenario(target, dialer);
+            await fanOut.GrowForGroupsAsync(Math.Max(1, connections / 100), 100);
+            await output.WriteLineAsync($"groups joined; rss {server.Stats.ResidentBytes() / 1048576.0:F1} MB; fan-out for {duration.TotalSeconds} s");
+            var result = await fanOut.RunAsync($"{connections / 100} groups x 100", TimeSpan.FromSeconds(1), duration, round: 0);
+            await output.WriteLineAsync($"{result.DeliveredPerSecond:F0} delivered/s, {result.CpuMicroseconds:F2} us/delivery, p50 {result.Latency.P50 / 1000:F1} ms, stalls {result.Stalls}, {result.RuntimeSummary}");
             return 0;
         }
 
@@ -198,5 +214,6 @@ internal static class BenchCommand
         Churn,
         Echo,
         Flood,
+        Groups,
     }
 }

@@ -8,6 +8,12 @@ internal static class BenchScenarios
     /// <summary>Open-loop echo latency and the fan-out, on one server each round; it needs echo's rate.</summary>
     public const string Latency = "latency";
 
+    /// <summary>
+    /// The groups fan-out alone (as in <see cref="Latency"/>), on a fresh server each round without echo, latency or the
+    /// broadcasts before it: for working on the fan-out, not part of a full run.
+    /// </summary>
+    public const string FanOut = "fanout";
+
     public const string Connect = "connect";
 
     public const string Memory = "memory";
@@ -25,6 +31,9 @@ internal static class BenchScenarios
 
     public static readonly IReadOnlyList<string> All = [Echo, Latency, Connect, Memory, Flood, Cluster, MessagePack, History];
 
+    /// <summary>Scenarios a run takes only when asked for by name (<c>--scenarios</c>), never by default.</summary>
+    public static readonly IReadOnlyList<string> OnRequest = [FanOut];
+
     /// <summary>
     /// Scenarios whose report sections stand on their own (their own date, rounds and load): a run of only these
     /// replaces its sections in an existing report and keeps the rest.
@@ -40,10 +49,10 @@ internal static class BenchScenarios
         }
 
         var chosen = new HashSet<string>(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        var unknown = chosen.Except(All).ToList();
+        var unknown = chosen.Except(All).Except(OnRequest).ToList();
         if (unknown.Count > 0 || chosen.Count == 0)
         {
-            throw new ArgumentException($"unknown scenario(s) {string.Join(", ", unknown)}; pick from {string.Join(",", All)}");
+            throw new ArgumentException($"unknown scenario(s) {string.Join(", ", unknown)}; pick from {string.Join(",", All.Concat(OnRequest))}");
         }
 
         // The latency rate is half of A's echo maximum.

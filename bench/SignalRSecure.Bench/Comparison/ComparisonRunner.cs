@@ -37,6 +37,11 @@ internal sealed class ComparisonRunner(
             await RunEchoAndLatencyAsync(results, dialer);
         }
 
+        if (scenarios.Contains(BenchScenarios.FanOut))
+        {
+            await RunFanOutAsync(results, dialer);
+        }
+
         if (scenarios.Contains(BenchScenarios.Connect))
         {
             await RunConnectAsync(results, dialer);
@@ -102,28 +107,53 @@ internal sealed class ComparisonRunner(
                     results.Latency.Add(latency);
                     Log($"latency   {kind} round {round}: p50 {latency.Latency.P50:F0} us  p99 {latency.Latency.P99:F0} us  p99.9 {latency.Latency.P999:F0} us  achieved {latency.AchievedRate:F0}/s  missing {latency.Missing}");
 
-                    using (var fanOut = new FanOutScenario(target, dialer))
-                    {
-                        foreach (var receivers in profile.BroadcastReceivers)
-                        {
-                            await fanOut.GrowForBroadcastAsync(receivers);
-                            var result = await fanOut.RunAsync($"broadcast 1 -> {receivers:N0}", profile.FanOutWarmUp, profile.FanOutMeasure, round);
-                            results.FanOut.Add(result);
-                            LogFanOut(result);
-                        }
-
-                        if (kind.SpeaksSignalR())
-                        {
-                            await fanOut.GrowForGroupsAsync(profile.Groups, profile.GroupMembers);
-                            var result = await fanOut.RunAsync($"{profile.Groups} groups x {profile.GroupMembers}", profile.FanOutWarmUp, profile.FanOutMeasure, round);
-                            results.FanOut.Add(result);
-                            LogFanOut(result);
-                        }
-                    }
-
+                    await FanOutOnAsync(target, kind, results, dialer, round);
                     return 0;
                 });
             }
+        }
+    }
+
+    private async Task RunFanOutAsync(ComparisonResults results, Dialer dialer)
+    {
+        for (var round = 1; round <= profile.Rounds; round++)
+        {
+            foreach (var kind in results.Orders[round])
+            {
+                if (!kind.SpeaksSignalR())
+                {
+                    continue;
+                }
+
+                var result = await WithServerAsync(kind, null, async target =>
+                {
+                    using var fanOut = new FanOutScenario(target, dialer);
+                    await fanOut.GrowForGroupsAsync(profile.Groups, profile.GroupMembers);
+                    return await fanOut.RunAsync($"{profile.Groups} groups x {profile.GroupMembers}", profile.FanOutWarmUp, profile.FanOutMeasure, round);
+                });
+                results.FanOut.Add(result);
+                LogFanOut(result);
+            }
+        }
+    }
+
+    private async Task FanOutOnAsync(BenchTarget target, ServerKind kind, ComparisonResults results, Dialer dialer, int round)
+    {
+        using var fanOut = new FanOutScenario(target, dialer);
+        foreach (var receivers in profile.BroadcastReceivers)
+        {
+            await fanOut.GrowForBroadcastAsync(receivers);
+            var result = await fanOut.RunAsync($"broadcast 1 -> {receivers:N0}", profile.FanOutWarmUp, profile.FanOutMeasure, round);
+            results.FanOut.Add(result);
+            LogFanOut(result);
+        }
+
+        if (kind.SpeaksSignalR())
+        {
+            await fanOut.GrowForGroupsAsync(profile.Groups, profile.GroupMembers);
+            var result = await fanOut.RunAsync($"{profile.Groups} groups x {profile.GroupMembers}", profile.FanOutWarmUp, profile.FanOutMeasure, round);
+            results.FanOut.Add(result);
+            LogFanOut(result);
         }
     }
 
@@ -202,7 +232,7 @@ internal sealed class ComparisonRunner(
     }
 
     private void LogFanOut(FanOut result) =>
-        Log($"fan-out   {result.Server} round {result.Round}: {result.Shape}: {result.DeliveredPerSecond,9:F0}/s  cpu {result.CpuMicroseconds:F2} us/delivery  p50 {result.Latency.P50 / 1000:F1} ms  p99 {result.Latency.P99 / 1000:F1} ms  stalls {result.Stalls}");
+        Log($"fan-out   {result.Server} round {result.Round}: {result.Shape}: {result.DeliveredPerSecond,9:F0}/s  cpu {result.CpuMicroseconds:F2} us/delivery  p50 {result.Latency.P50 / 1000:F1} ms  p99 {result.Latency.P99 / 1000:F1} ms  stalls {result.Stalls}  {result.RuntimeSummary}");
 
     private void Log(string line)
     {

@@ -25,6 +25,7 @@ internal sealed class HubLink : IDisposable
     private volatile RecordHandler? _handler;
     private WebSocketMessageType _messageType = WebSocketMessageType.Text;
     private bool _lengthPrefixed;
+    private long _messagesReceived;
 
     private HubLink(ClientWebSocket socket, int id)
     {
@@ -182,11 +183,18 @@ internal sealed class HubLink : IDisposable
                 _length += result.Count;
                 if (result.EndOfMessage)
                 {
+                    Volatile.Write(ref _messagesReceived, _messagesReceived + 1);
                     break;
                 }
             }
         }
     }
+
+    /// <summary>
+    /// The WebSocket messages received so far (one reader writes it): the server may put several records in one, so
+    /// records per message shows how much it batched its sends.
+    /// </summary>
+    public long MessagesReceived => Volatile.Read(ref _messagesReceived);
 
     /// <summary>Reads every record into <paramref name="handler"/> until the link closes; the handler can be swapped.</summary>
     public void StartPump(RecordHandler handler)

@@ -20,6 +20,9 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
     private Channel[] _channels = [];
     private Recorder _recorder = new(null);
     private long _otherRecords;
+    private long _otherInvocations;
+    private long _deliveredRecords;
+    private long _deliveredBytes;
 
     public int Connections => _links.Count;
 
@@ -95,18 +98,33 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
         })).ToList();
 
         await Task.Delay(warmUp);
+        var runtimeBefore = target.Probe is { } probe ? await probe.CountersAsync() : null;
+        var (messagesBefore, recordsBefore, bytesBefore) = ReceiversRead();
+        var otherBefore = Interlocked.Read(ref _otherInvocations);
         _recorder.Start();
         await Task.Delay(measure);
         _recorder.Stop();
+        var (messagesAfter, recordsAfter, bytesAfter) = ReceiversRead();
+        var other = Interlocked.Read(ref _otherInvocations) - otherBefore;
+        var runtime = runtimeBefore is not null ? (await target.Probe!.CountersAsync())?.Minus(runtimeBefore) : null;
         Volatile.Write(ref stopping, true);
         await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(30));
 
         var receivers = _channels.Sum(channel => channel.Receivers);
         return new FanOut(target.Kind, round, shape, receivers, _recorder.Count / _recorder.Seconds, _recorder.CpuMicrosecondsPerMessage,
-            Percentiles.Of(_recorder.Latency), stalls);
+            Percentiles.Of(_recorder.Latency), stalls,
+            BytesPerDelivery: (bytesAfter - bytesBefore) / (double)Math.Max(1, recordsAfter - recordsBefore),
+            Deliveries: _recorder.Count,
+            RecordsPerMessage: (recordsAfter - recordsBefore) / (double)Math.Max(1, messagesAfter - messagesBefore),
+            Runtime: runtime,
+            OtherRecords: other);
     }
 
     public void Dispose() => EchoScenario.DisposeAll(_links);
+
+    /// <summary>WebSocket messages the receivers have got so far, and the deliveries in them and their bytes.</summary>
+    private (long Messages, long Records, long Bytes) ReceiversRead() =>
+        (_links.Where(link => !link.IsSender).Sum(link => link.MessagesReceived), Interlocked.Read(ref _deliveredRecords), Interlocked.Read(ref _deliveredBytes));
 
     /// <summary>Opens (authenticated where the server gates) connections until there are <paramref name="wanted"/>.</summary>
     private async Task GrowToAsync(int wanted)
@@ -160,9 +178,17 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
         if (link.IsSender || type != 1 || stamp < 0)
         {
             Interlocked.Increment(ref _otherRecords);
+            // An invocation without a stamp (presence); a sender's own copy of its group's message has one.
+            if (type == 1 && stamp < 0)
+            {
+                Interlocked.Increment(ref _otherInvocations);
+            }
+
             return;
         }
 
+        Interlocked.Increment(ref _deliveredRecords);
+        Interlocked.Add(ref _deliveredBytes, record.Length);
         var channels = _channels;
         if (link.Channel < channels.Length)
         {

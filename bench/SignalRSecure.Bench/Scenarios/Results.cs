@@ -29,7 +29,32 @@ internal sealed record EchoThroughput(ServerKind Server, int Round, double PerSe
 internal sealed record EchoLatency(ServerKind Server, int Round, double TargetRate, double AchievedRate, double CpuMicroseconds, Percentiles Latency, long Missing, Histogram Histogram) : IMeasured;
 
 /// <summary>Scenario 3: fan-out to receivers, counted where they arrive.</summary>
-internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Receivers, double DeliveredPerSecond, double CpuMicroseconds, Percentiles Latency, long Stalls) : IMeasured;
+/// <remarks>
+/// <see cref="BytesPerDelivery"/> is the mean size of the message a receiver got (the record, without its separator),
+/// so that servers whose messages differ in size are compared knowing it; <see cref="RecordsPerMessage"/> the deliveries
+/// per WebSocket message the receivers got (how much the server batched its sends); <see cref="OtherRecords"/> the
+/// invocations without a stamp the connections got during the measurement (presence events), which should be none. <see cref="Runtime"/> is what the server's
+/// runtime did during the measurement (null where the probe does not know it, N), read per delivery below.
+/// </remarks>
+internal sealed record FanOut(ServerKind Server, int Round, string Shape, int Receivers, double DeliveredPerSecond, double CpuMicroseconds, Percentiles Latency, long Stalls,
+    double BytesPerDelivery = 0, long Deliveries = 0, RuntimeCounters? Runtime = null, double RecordsPerMessage = 0, long OtherRecords = 0) : IMeasured
+{
+    public double AllocatedBytesPerDelivery => Runtime is null ? 0 : Runtime.AllocatedBytes / (double)Math.Max(1, Deliveries);
+
+    /// <summary>Collections of generation 0, 1 and 2 per 1,000 deliveries.</summary>
+    public (double Gen0, double Gen1, double Gen2) CollectionsPerThousand => Runtime is null
+        ? default
+        : (Runtime.Gen0 * 1000.0 / Math.Max(1, Deliveries), Runtime.Gen1 * 1000.0 / Math.Max(1, Deliveries), Runtime.Gen2 * 1000.0 / Math.Max(1, Deliveries));
+
+    /// <summary>The time the GC paused the server per delivery (wall clock: on a loaded machine it includes waiting for a core).</summary>
+    public double GcPauseMicrosecondsPerDelivery => Runtime is null ? 0 : Runtime.PauseMs * 1000.0 / Math.Max(1, Deliveries);
+
+    /// <summary>One line of these figures for the log.</summary>
+    public string RuntimeSummary => Runtime is null
+        ? $"{BytesPerDelivery:F0} B/delivery, {RecordsPerMessage:F2} deliveries per WebSocket message, {OtherRecords} other invocations"
+        : $"{BytesPerDelivery:F0} B/delivery, {RecordsPerMessage:F2} deliveries per WebSocket message, {OtherRecords} other invocations, allocated {AllocatedBytesPerDelivery:F0} B/delivery, gen0/1/2 {Runtime.Gen0}/{Runtime.Gen1}/{Runtime.Gen2} " +
+          $"({CollectionsPerThousand.Gen0:F3}/{CollectionsPerThousand.Gen1:F3}/{CollectionsPerThousand.Gen2:F3} per 1,000 deliveries), GC pause {GcPauseMicrosecondsPerDelivery:F2} us/delivery";
+}
 
 /// <summary>Scenario 4: connections opened, authenticated and closed per second by concurrent connectors.</summary>
 internal sealed record ConnectRate(ServerKind Server, int Round, double PerSecond, double CpuMicroseconds, Percentiles TimeToReady, long Failures, Percentiles Authenticate) : IMeasured;

@@ -53,6 +53,28 @@ public sealed class BenchmarkSmokeTests
     }
 
     [Fact]
+    public async Task Harness_GroupsFanOut_ReportsTheBytesAndWebSocketMessagesOfEachDelivery()
+    {
+        // Arrange
+        await using var server = await SecureServer.StartAsync(BenchLimits);
+        using var dialer = new Dialer(addresses: 2);
+        using var target = new BenchTarget(ServerKind.G, server.BaseAddress, SecureServer.IssuerKey, ServerLauncher.TokenKey, stats: null, probe: null);
+        using var fanOut = new FanOutScenario(target, dialer);
+        await fanOut.GrowForGroupsAsync(groups: 2, members: 5).WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Act
+        var groups = await fanOut.RunAsync("2 groups x 5", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Assert: G's messages carry the sender, the group, the time and the history id (well over 100 bytes); no
+        // WebSocket message carries less than one delivery, but pings may come between them. No probe: no runtime figures.
+        Assert.True(groups.DeliveredPerSecond > 0);
+        Assert.InRange(groups.BytesPerDelivery, 100, 400);
+        Assert.True(groups.RecordsPerMessage > 0);
+        Assert.Null(groups.Runtime);
+    }
+
+    [Fact]
     public async Task Harness_AcrossTwoNodesOnRedis_DeliversNodeABroadcastsToReceiversOnNodeB()
     {
         // Arrange: the cross-node fan-out of the scale-out scenarios, on two real nodes sharing a real redis-server.
