@@ -190,7 +190,7 @@ public sealed class GatedHubLifetimeManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task SendAllAsync_OnSignalRsDefaultManager_ReachesAuthenticatedConnectionsOnly()
+    public async Task SendToAllGroupAndUser_OnSignalRsDefaultManager_ReachAuthenticatedConnectionsOnly()
     {
         // Arrange: SignalR's own manager inside, as an app without scale-out has.
         var gated = new GatedHubLifetimeManager<TestHub>(new DefaultHubLifetimeManager<TestHub>(NullLogger<DefaultHubLifetimeManager<TestHub>>.Instance));
@@ -206,16 +206,18 @@ public sealed class GatedHubLifetimeManagerTests : IDisposable
         await gated.AddToGroupAsync(authenticated.Hub.ConnectionId, "general");
         await gated.SendGroupAsync("general", "ToGroup", Arguments).WaitAsync(TimeSpan.FromSeconds(10));
         await gated.SendConnectionAsync(waiting.Hub.ConnectionId, "Direct", Arguments).WaitAsync(TimeSpan.FromSeconds(10));
+        await gated.SendUserAsync("alice", "ToUser", Arguments).WaitAsync(TimeSpan.FromSeconds(10));
 
         // Assert
         var received = await authenticated.ReadWrittenAsync();
-        if (!received.Contains("ToGroup", StringComparison.Ordinal))
+        while (!received.Contains("ToUser", StringComparison.Ordinal))
         {
             received += await authenticated.ReadWrittenAsync();
         }
 
         Assert.Contains("\"target\":\"Broadcast\"", received, StringComparison.Ordinal);
         Assert.Contains("\"target\":\"ToGroup\"", received, StringComparison.Ordinal);
+        Assert.Contains("\"target\":\"ToUser\"", received, StringComparison.Ordinal);
         Assert.False(waiting.HasWritten());
     }
 
