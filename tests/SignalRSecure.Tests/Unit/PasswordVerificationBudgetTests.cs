@@ -134,6 +134,71 @@ public sealed class PasswordVerificationBudgetTests
     }
 
     [Fact]
+    public async Task TryEnqueue_QueueFull_EstimatesTheWaitFromTheRunningAverageOfPastVerifications()
+    {
+        // Arrange: verifications of 2 s and then 4 s make an average of 2 s + (4 s - 2 s) / 8 = 2.25 s.
+        using var budget = Budget(threads: 1, queueLimit: 1);
+        foreach (var seconds in new[] { 2, 4 })
+        {
+            await Enqueue(budget, _ =>
+            {
+                _time.Advance(TimeSpan.FromSeconds(seconds));
+                return ValueTask.FromResult(0);
+            }).WaitAsync(Timeout);
+        }
+
+        var started = Gates(1);
+        var release = Gates(1);
+        var running = Enqueue(budget, async _ =>
+        {
+            started[0].TrySetResult();
+            await release[0].Task.WaitAsync(Timeout);
+            return 0;
+        });
+        await started[0].Task.WaitAsync(Timeout);
+        var queued = Enqueue(budget, _ => ValueTask.FromResult(1));
+
+        // Act
+        var admitted = budget.TryEnqueue(_ => ValueTask.FromResult(2), CancellationToken.None, out _, out var retryAfter);
+
+        // Assert: two verifications ahead on one thread, 2.25 s each.
+        Assert.False(admitted);
+        Assert.Equal(TimeSpan.FromSeconds(4.5), retryAfter);
+        release[0].TrySetResult();
+        await Task.WhenAll(running, queued).WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task TryEnqueue_AllThreadsBusy_SharesTheEstimatedWaitOutOverTheThreads()
+    {
+        // Arrange: two threads, both busy for 3 s so far, no queue.
+        using var budget = Budget(threads: 2, queueLimit: 0);
+        var started = Gates(2);
+        var release = Gates(2);
+        var running = Enumerable.Range(0, 2).Select(i => Enqueue(budget, async _ =>
+        {
+            started[i].TrySetResult();
+            await release[i].Task.WaitAsync(Timeout);
+            return i;
+        })).ToList();
+        await Task.WhenAll(started.Select(gate => gate.Task)).WaitAsync(Timeout);
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        // Act
+        var admitted = budget.TryEnqueue(_ => ValueTask.FromResult(2), CancellationToken.None, out _, out var retryAfter);
+
+        // Assert: two 3 s verifications on two threads free one of them in 3 s.
+        Assert.False(admitted);
+        Assert.Equal(TimeSpan.FromSeconds(3), retryAfter);
+        foreach (var gate in release)
+        {
+            gate.TrySetResult();
+        }
+
+        await Task.WhenAll(running).WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task TryEnqueue_CancelledWhileQueued_NeverRunsAndGivesUpItsPlace()
     {
         using var budget = Budget(threads: 1, queueLimit: 1);
