@@ -36,6 +36,24 @@ public sealed class ConnectionAdmissionTests
     }
 
     [Fact]
+    public void TryAdmit_RefusedForTheUnauthenticatedCap_DoesNotKeepTheConnectionPermitItTook()
+    {
+        using var admission = Admission(maxConnectionsPerIp: 2, maxUnauthenticatedPerIp: 1);
+        var first = admission.TryAdmit(Client)!;
+
+        // The connection cap had room; the unauthenticated one had not.
+        var refused = admission.TryAdmit(Client);
+        first.MarkAuthenticated();
+        var second = admission.TryAdmit(Client);
+        second?.MarkAuthenticated();
+        var third = admission.TryAdmit(Client);
+
+        Assert.Null(refused);
+        Assert.NotNull(second);
+        Assert.Null(third);
+    }
+
+    [Fact]
     public void MarkAuthenticated_KeepsTheConnectionPermitUntilDispose()
     {
         using var admission = Admission(maxConnectionsPerIp: 1, maxUnauthenticatedPerIp: 1);
