@@ -47,15 +47,7 @@ public sealed class PasswordVerificationBudgetTests
     public async Task TryEnqueue_OneThread_RunsTheQueueInArrivalOrder()
     {
         using var budget = Budget(threads: 1, queueLimit: 10);
-        var started = Gates(1);
-        var release = Gates(1);
-        var first = Enqueue(budget, async _ =>
-        {
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (first, release) = await OccupyAsync(budget);
         var order = new ConcurrentQueue<int>();
         var queued = Enumerable.Range(1, 8).Select(i => Enqueue(budget, _ =>
         {
@@ -63,7 +55,7 @@ public sealed class PasswordVerificationBudgetTests
             return ValueTask.FromResult(i);
         })).ToList();
 
-        release[0].TrySetResult();
+        release.TrySetResult();
         await Task.WhenAll([first, .. queued]).WaitAsync(Timeout);
 
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], order);
@@ -80,15 +72,7 @@ public sealed class PasswordVerificationBudgetTests
             _time.Advance(TimeSpan.FromSeconds(2));
             return ValueTask.FromResult(0);
         }).WaitAsync(Timeout);
-        var started = Gates(1);
-        var release = Gates(1);
-        var running = Enqueue(budget, async _ =>
-        {
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (running, release) = await OccupyAsync(budget);
         var queued = new[] { Enqueue(budget, _ => ValueTask.FromResult(1)), Enqueue(budget, _ => ValueTask.FromResult(2)) };
         var refusedRan = false;
 
@@ -103,7 +87,7 @@ public sealed class PasswordVerificationBudgetTests
         Assert.False(admitted);
         Assert.Null(refused);
         Assert.Equal(TimeSpan.FromSeconds(6), retryAfter);
-        release[0].TrySetResult();
+        release.TrySetResult();
         var results = await Task.WhenAll([running, .. queued]).WaitAsync(Timeout);
         Assert.Equal([0, 1, 2], results);
         Assert.False(refusedRan);
@@ -113,15 +97,7 @@ public sealed class PasswordVerificationBudgetTests
     public async Task TryEnqueue_QueueFullBeforeAnyVerificationFinished_EstimatesTheWaitFromTheRunningOne()
     {
         using var budget = Budget(threads: 1, queueLimit: 1);
-        var started = Gates(1);
-        var release = Gates(1);
-        var running = Enqueue(budget, async _ =>
-        {
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (running, release) = await OccupyAsync(budget);
         var queued = Enqueue(budget, _ => ValueTask.FromResult(1));
         _time.Advance(TimeSpan.FromSeconds(3));
 
@@ -129,7 +105,7 @@ public sealed class PasswordVerificationBudgetTests
 
         Assert.False(admitted);
         Assert.Equal(TimeSpan.FromSeconds(6), retryAfter);
-        release[0].TrySetResult();
+        release.TrySetResult();
         await Task.WhenAll(running, queued).WaitAsync(Timeout);
     }
 
@@ -147,15 +123,7 @@ public sealed class PasswordVerificationBudgetTests
             }).WaitAsync(Timeout);
         }
 
-        var started = Gates(1);
-        var release = Gates(1);
-        var running = Enqueue(budget, async _ =>
-        {
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (running, release) = await OccupyAsync(budget);
         var queued = Enqueue(budget, _ => ValueTask.FromResult(1));
 
         // Act
@@ -164,7 +132,7 @@ public sealed class PasswordVerificationBudgetTests
         // Assert: two verifications ahead on one thread, 2.25 s each.
         Assert.False(admitted);
         Assert.Equal(TimeSpan.FromSeconds(4.5), retryAfter);
-        release[0].TrySetResult();
+        release.TrySetResult();
         await Task.WhenAll(running, queued).WaitAsync(Timeout);
     }
 
@@ -202,15 +170,7 @@ public sealed class PasswordVerificationBudgetTests
     public async Task TryEnqueue_CancelledWhileQueued_NeverRunsAndGivesUpItsPlace()
     {
         using var budget = Budget(threads: 1, queueLimit: 1);
-        var started = Gates(1);
-        var release = Gates(1);
-        var running = Enqueue(budget, async _ =>
-        {
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (running, release) = await OccupyAsync(budget);
         using var aborted = new CancellationTokenSource();
         var cancelledRan = false;
         var cancelled = Enqueue(
@@ -226,7 +186,7 @@ public sealed class PasswordVerificationBudgetTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Timeout));
         var next = Enqueue(budget, _ => ValueTask.FromResult(2));
-        release[0].TrySetResult();
+        release.TrySetResult();
         var results = await Task.WhenAll(running, next).WaitAsync(Timeout);
         Assert.Equal([0, 2], results);
         Assert.False(cancelledRan);
@@ -283,17 +243,8 @@ public sealed class PasswordVerificationBudgetTests
     public async Task Dispose_CancelsTheQueueFinishesTheRunningWorkAndStopsTheThreads()
     {
         var budget = Budget(threads: 1, queueLimit: 5);
-        var started = Gates(1);
-        var release = Gates(1);
         Thread? worker = null;
-        var running = Enqueue(budget, async _ =>
-        {
-            worker = Thread.CurrentThread;
-            started[0].TrySetResult();
-            await release[0].Task.WaitAsync(Timeout);
-            return 0;
-        });
-        await started[0].Task.WaitAsync(Timeout);
+        var (running, release) = await OccupyAsync(budget, () => worker = Thread.CurrentThread);
         var queuedRan = false;
         var queued = Enqueue(budget, _ =>
         {
@@ -305,7 +256,7 @@ public sealed class PasswordVerificationBudgetTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.WaitAsync(Timeout));
         Assert.False(disposing.IsCompleted);
-        release[0].TrySetResult();
+        release.TrySetResult();
         Assert.Equal(0, await running.WaitAsync(Timeout));
         await disposing.WaitAsync(Timeout);
         Assert.False(worker!.IsAlive);
@@ -354,6 +305,22 @@ public sealed class PasswordVerificationBudgetTests
 
         var stat = File.ReadAllText("/proc/thread-self/stat");
         return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Starts a verification that holds its thread until <c>Release</c> is set, and waits until it runs.</summary>
+    private static async Task<(Task<int> Running, TaskCompletionSource Release)> OccupyAsync(PasswordVerificationBudget budget, Action? onThread = null)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = Enqueue(budget, async _ =>
+        {
+            onThread?.Invoke();
+            started.TrySetResult();
+            await release.Task.WaitAsync(Timeout);
+            return 0;
+        });
+        await started.Task.WaitAsync(Timeout);
+        return (running, release);
     }
 
     private static TaskCompletionSource[] Gates(int count) =>
