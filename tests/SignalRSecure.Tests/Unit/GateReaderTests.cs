@@ -303,6 +303,39 @@ public sealed class GateReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Authenticated_PendingRead_ReportsItsStateAndGivesItsResultOnce()
+    {
+        var (connection, reader) = await OpenAuthenticatedAsync();
+        byte[] ping = [.. Encoding.UTF8.GetBytes("""{"type":6}"""), Separator];
+
+        var pending = reader.ReadAsync();
+        var completedBeforeTheClientSent = pending.IsCompleted;
+        await SendAsync(connection, ping);
+        var succeededOnceSent = pending.IsCompletedSuccessfully;
+        var result = await pending;
+
+        Assert.False(completedBeforeTheClientSent);
+        Assert.True(succeededOnceSent);
+        Assert.Equal(ping, result.Buffer.ToArray());
+
+        // A ValueTask's result is taken once; a second take is refused, never a stale or empty result.
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await pending);
+        reader.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task Authenticated_PendingRead_WhoseTransportFails_FaultsWithTheTransportsError()
+    {
+        var (connection, reader) = await OpenAuthenticatedAsync();
+        var pending = reader.ReadAsync();
+
+        await connection.Context.Application!.Output.CompleteAsync(new IOException("connection reset"));
+
+        Assert.True(pending.IsFaulted);
+        await Assert.ThrowsAsync<IOException>(() => pending.AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Authenticated_OversizedMessageWhileAReadIsPending_NeverReachesSignalRAndCloses()
     {
         var (connection, reader) = await OpenAuthenticatedAsync();
