@@ -41,7 +41,7 @@ internal sealed class GateConnectionMiddleware(
             var origin = http is null ? null : OriginPolicy.RequestOrigin(http.Request);
             var userAgent = http?.Request.Headers.UserAgent.ToString();
             gate = keeper.Open(connection, admission, remoteIp, origin, userAgent);
-            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport.Output, transport);
+            connection.Transport = new GatedTransport(new GateReader(transport.Input, gate, keeper.Options), transport);
         }
         catch
         {

@@ -12,14 +12,14 @@ namespace SignalRSecure.AspNetCore.Gate;
 /// client receives exactly one close message: the gate's, with its reason. SignalR reads the output from the
 /// connection's transport on every write, so the swap costs nothing per message.
 /// </remarks>
-internal sealed class GatedTransport(PipeReader input, PipeWriter output, IDuplexPipe original) : IDuplexPipe
+internal sealed class GatedTransport(PipeReader input, IDuplexPipe original) : IDuplexPipe
 {
     /// <summary>The transport this one stands in front of, put back when the connection ends.</summary>
     public IDuplexPipe Original { get; } = original;
 
     public PipeReader Input { get; } = input;
 
-    public PipeWriter Output { get; private set; } = output;
+    public PipeWriter Output { get; private set; } = original.Output;
 
     /// <summary>Discards everything written from now on.</summary>
     public void DiscardOutput() => Output = DiscardingPipeWriter.Instance;

@@ -214,11 +214,7 @@ public sealed class UserBudgetsTests
         var budgets = Budgets(userInvocationBurst: 2, userInvocationsPerSecond: 1, shared: store);
         var budget = (await budgets.TryAcquireAsync("alice"))!;
 
-        var answers = new List<bool>();
-        for (var i = 0; i < 3; i++)
-        {
-            answers.Add(await budgets.TryTakeInvocationAsync(budget));
-        }
+        var answers = await TakeInvocationsAsync(budgets, budget, 3);
 
         Assert.Equal([true, true, false], answers);
         Assert.Equal(3, store.Leases);
@@ -257,11 +253,7 @@ public sealed class UserBudgetsTests
         var budgets = Budgets(userInvocationBurst: 2, userInvocationsPerSecond: 1, shared: store);
         var budget = (await budgets.TryAcquireAsync("alice"))!;
 
-        var answers = new List<bool>();
-        for (var i = 0; i < 3; i++)
-        {
-            answers.Add(await budgets.TryTakeInvocationAsync(budget));
-        }
+        var answers = await TakeInvocationsAsync(budgets, budget, 3);
 
         Assert.Equal([true, true, false], answers);
         Assert.Equal(1, store.Leases);
@@ -303,6 +295,18 @@ public sealed class UserBudgetsTests
         Assert.Null(await limits.LeaseInvocationsAsync("alice"));
         await limits.RemoveConnectionAsync("alice");
         Assert.False(new UserBudgets(Options.Create(new ProtectionOptions()), Options.Create(new SecureHubOptions()), _time).IsShared);
+    }
+
+    /// <summary>The answers to <paramref name="count"/> invocations in a row, in order.</summary>
+    private static async Task<List<bool>> TakeInvocationsAsync(UserBudgets budgets, UserBudget budget, int count)
+    {
+        var answers = new List<bool>();
+        for (var i = 0; i < count; i++)
+        {
+            answers.Add(await budgets.TryTakeInvocationAsync(budget));
+        }
+
+        return answers;
     }
 
     private UserBudgets Budgets(
