@@ -200,7 +200,7 @@ internal sealed class Report(ComparisonResults results, BenchProfile profile, Ma
 
     private void WriteFanOut()
     {
-        Line($"## 3. Fan-out (closed-loop sender, at most {FanOutScenario.Window} messages ahead of its receivers; latency per recipient from the send)");
+        Line($"## 3. Fan-out (closed-loop senders, the broadcast's at most {FanOutScenario.Window} messages ahead of its receivers, each group's at most {FanOutScenario.GroupWindow}; latency per recipient from the send)");
         Line();
         Line("| shape | server | delivered/s | server CPU us/delivery | p50 ms | p99 ms | bytes/delivery | deliveries per WebSocket message | allocated B/delivery | GC pause us/delivery |");
         Line("|---|---|---|---|---|---|---|---|---|---|");

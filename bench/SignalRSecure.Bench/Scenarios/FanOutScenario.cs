@@ -6,14 +6,23 @@ namespace SignalRSecure.Bench.Scenarios;
 
 /// <summary>
 /// Scenario 3: one sender per channel (the whole hub, or one group) broadcasting in a closed loop, at most
-/// <see cref="Window"/> messages ahead of what its receivers have got, so the server is kept busy without queues
-/// growing without bound. Counts deliveries and per-recipient latency (from the send time) where they arrive.
+/// <see cref="Window"/> messages ahead of what its receivers have got (<see cref="GroupWindow"/> for each of the
+/// groups' senders), so the server is kept busy without queues growing without bound. Counts deliveries and per-recipient latency (from the send time) where they arrive.
 /// With <paramref name="senderTarget"/> (another node of a cluster) the broadcast's sender connects there and the
 /// receivers to <paramref name="target"/>, so that every delivery crosses the backplane.
 /// </summary>
 internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTarget? senderTarget = null) : IDisposable
 {
+    /// <summary>How far the broadcast's one sender runs ahead of its receivers.</summary>
     public const int Window = 8;
+
+    /// <summary>
+    /// How far each of the groups' senders runs ahead. A hundred senders keep the server busy with fewer messages
+    /// ahead each; at 8 the groups kept up to 79,200 deliveries queued, mostly in the server's send pipes (a 4 KB
+    /// buffer each), and the CPU per delivery of A and G alike came out either about 23 or about 42 us from round to
+    /// round with the same code, by how much was queued when the collections came (bench/README.md, fan-out).
+    /// </summary>
+    public const int GroupWindow = 2;
 
     private readonly List<HubLink> _links = [];
     private readonly bool _raw = !target.Kind.SpeaksSignalR();
@@ -37,7 +46,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
             _links[i].Frame = Frames.Broadcast(target.Protocol);
         }
 
-        _channels = [new Channel(_links[0], receivers)];
+        _channels = [new Channel(_links[0], receivers, Window)];
     }
 
     /// <summary>Grows the connections to <paramref name="groups"/> x <paramref name="members"/>, each joining its group; the first member sends.</summary>
@@ -55,7 +64,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
             link.Frame = Frames.SendToGroup(GroupName(link.Channel), target.Protocol);
             if (link.IsSender)
             {
-                _channels[link.Channel] = new Channel(link, members - 1);
+                _channels[link.Channel] = new Channel(link, members - 1, GroupWindow);
             }
         }
 
@@ -88,7 +97,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
         {
             for (long k = 0; !Volatile.Read(ref stopping); k++)
             {
-                if (!await channel.WaitForDeliveriesAsync((k - Window) * channel.Receivers, TimeSpan.FromSeconds(5)))
+                if (!await channel.WaitForDeliveriesAsync((k - channel.Window) * channel.Receivers, TimeSpan.FromSeconds(5)))
                 {
                     Interlocked.Increment(ref stalls);
                 }
@@ -199,7 +208,7 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
     }
 
     /// <summary>One sender and the deliveries to its receivers, with a wait for "at least this many delivered".</summary>
-    private sealed class Channel(HubLink sender, int receivers)
+    private sealed class Channel(HubLink sender, int receivers, int window)
     {
         private long _delivered;
         private long _waitingFor = long.MaxValue;
@@ -208,6 +217,9 @@ internal sealed class FanOutScenario(BenchTarget target, Dialer dialer, BenchTar
         public HubLink Sender => sender;
 
         public int Receivers => receivers;
+
+        /// <summary>How many messages the sender may be ahead of what all its receivers have got.</summary>
+        public int Window => window;
 
         public void Delivered()
         {
