@@ -431,6 +431,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         lock (this)
         {
+            // Stryker disable once Assignment: equivalent, _replyPending is true only once the gate is Closing, and then BeginClosing returns false (x ^ false is x | false)
             _replyPending |= BeginClosing(reason);
         }
     }
