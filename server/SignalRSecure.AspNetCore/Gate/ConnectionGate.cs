@@ -431,6 +431,7 @@ internal sealed class ConnectionGate : ISecureConnection, IConnectionUserFeature
     {
         lock (this)
         {
+            // Stryker disable once Assignment: equivalent for ^=, _replyPending is true only once Closing, when BeginClosing returns false (x ^ false is x | false); the &= it also skips is killed by the CloseAfterReply tests
             _replyPending |= BeginClosing(reason);
         }
     }
