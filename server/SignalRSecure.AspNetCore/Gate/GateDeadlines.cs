@@ -84,6 +84,7 @@ internal sealed class GateDeadlines
             }
 
             _ticks[tick] = gate;
+            // Stryker disable once Equality: equivalent, arming again for the armed tick sets the timer to the same instant
             if (tick < _armedTick)
             {
                 Arm(tick, now);

@@ -293,10 +293,12 @@ internal static class MessagePackFrames
                     (number, size) = ((sbyte)code, 1);
                     break;
                 case 0xcc or 0xd0 when _rest.Length >= 2:
+                    // Stryker disable once Equality,Conditional: equivalent, a byte read signed or unsigned is an Int32 either way and the same for the types 1 to 7
                     (number, size) = (code == 0xcc ? (long)_rest[1] : (sbyte)_rest[1], 2);
                     break;
                 case 0xcd or 0xd1 when _rest.Length >= 3:
                     var u16 = BinaryPrimitives.ReadUInt16BigEndian(_rest[1..]);
+                    // Stryker disable once Equality,Conditional: equivalent, 16 bits read signed or unsigned are an Int32 either way and the same for the types 1 to 7
                     (number, size) = (code == 0xcd ? (long)u16 : (short)u16, 3);
                     break;
                 case 0xce or 0xd2 when _rest.Length >= 5:

@@ -15,6 +15,7 @@ internal sealed class SharedIdentities
     /// <summary>An identity equal to <paramref name="name"/> with <paramref name="groups"/>, shared when one is at hand.</summary>
     public AuthenticatedUser Share(string name, IReadOnlyList<string> groups)
     {
+        // Stryker disable once Statement: equivalent, the ordinal hash of a null name throws the same ArgumentNullException
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(groups);
         var slot = (int)((uint)StringComparer.Ordinal.GetHashCode(name) % Slots);

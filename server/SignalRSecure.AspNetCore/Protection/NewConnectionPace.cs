@@ -116,6 +116,7 @@ internal sealed class NewConnectionPace : IDisposable
 
         _timerArmed = true;
         var untilNextToken = TimeSpan.FromSeconds(1 / _perSecond);
+        // Stryker disable once Equality: equivalent, at untilNextToken == MinimumTick both branches are the same time
         _timer.Change(untilNextToken > MinimumTick ? untilNextToken : MinimumTick, Timeout.InfiniteTimeSpan);
     }
 }

@@ -36,6 +36,7 @@ internal struct TokenBucket(double burst, long now)
     public readonly TimeSpan TimeUntil(double tokens, TimeProvider time, double perSecond)
     {
         var now = _tokens + (time.GetElapsedTime(_lastRefill).TotalSeconds * perSecond);
+        // Stryker disable once Equality: equivalent, at now == tokens the other branch is FromSeconds(0), zero too
         return now >= tokens ? TimeSpan.Zero : TimeSpan.FromSeconds((tokens - now) / perSecond);
     }
 }

@@ -93,5 +93,162 @@ public sealed class GateDeadlinesTests : IDisposable
         Assert.Equal(1, _testbed.Keeper.Deadlines.Count);
     }
 
+    [Fact]
+    public void Constructor_PrecisionNotPositive_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GateDeadlines(_testbed.Time, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GateDeadlines(_testbed.Time, TimeSpan.FromTicks(-1)));
+    }
+
+    [Fact]
+    public void Deadline_OnATickBoundary_ClosesExactlyThenAndNotATickLater()
+    {
+        // Arrange: opened on a tick boundary, with a timeout a whole number of ticks long.
+        var connection = _testbed.Open();
+
+        // Act
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout - TimeSpan.FromTicks(1));
+        var closedJustBefore = connection.Gate.CloseReason;
+        _testbed.Time.Advance(TimeSpan.FromTicks(1));
+
+        // Assert
+        Assert.Null(closedJustBefore);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public void Deadline_TimerFiringEarly_ClosesNothingBeforeTheDeadline()
+    {
+        // Arrange: the timer fires a whole tick early, as a real timer that rounds its due time may.
+        var connection = _testbed.Open();
+        _testbed.Time.NextFiringEarlyBy = _testbed.Options.DeadlinePrecision;
+
+        // Act
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout - _testbed.Options.DeadlinePrecision);
+        var closedEarly = connection.Gate.CloseReason;
+        _testbed.Time.Advance(_testbed.Options.DeadlinePrecision);
+
+        // Assert: the early firing took nothing and armed the timer again for the tick.
+        Assert.Null(closedEarly);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public void Schedule_FurtherThanATimerReaches_FiresOnTimeAfterArmingAgain()
+    {
+        // Arrange: 40 days, past the 30 days a timer is armed for at most.
+        var connection = _testbed.Open();
+        _testbed.Keeper.Deadlines.Schedule(connection.Gate, TimeSpan.FromDays(40));
+
+        // Act
+        _testbed.Time.Advance(TimeSpan.FromDays(40) - TimeSpan.FromTicks(1));
+        var closedBefore = connection.Gate.CloseReason;
+        var pendingBefore = _testbed.Keeper.Deadlines.Count;
+        _testbed.Time.Advance(TimeSpan.FromTicks(1));
+
+        // Assert
+        Assert.Null(closedBefore);
+        Assert.Equal(1, pendingBefore);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, connection.Gate.CloseReason);
+        Assert.Equal(0, _testbed.Keeper.Deadlines.Count);
+    }
+
+    [Fact]
+    public void Schedule_InThePast_FiresAtTheNextTick()
+    {
+        var connection = _testbed.Open();
+        _testbed.Time.Advance(_testbed.Options.DeadlinePrecision / 2);
+
+        _testbed.Keeper.Deadlines.Schedule(connection.Gate, TimeSpan.FromMinutes(-5));
+        var closedAtOnce = connection.Gate.CloseReason;
+        _testbed.Time.Advance(_testbed.Options.DeadlinePrecision / 2);
+
+        Assert.Null(closedAtOnce);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, connection.Gate.CloseReason);
+    }
+
+    [Fact]
+    public void Schedule_MovedEarlier_FiresAtTheNewTimeAndOnlyOnce()
+    {
+        // Arrange: a second connection keeps a later tick in the queue.
+        var moved = _testbed.Open();
+        var later = _testbed.Open(clientIp: "127.0.0.2");
+        var tick = _testbed.Options.DeadlinePrecision;
+
+        // Act: moved to three ticks from now, then the clock runs to the authentication timeout.
+        _testbed.Keeper.Deadlines.Schedule(moved.Gate, tick * 3);
+        _testbed.Time.Advance(tick * 3 - TimeSpan.FromTicks(1));
+        var movedBefore = moved.Gate.CloseReason;
+        _testbed.Time.Advance(TimeSpan.FromTicks(1));
+        var movedAt = moved.Gate.CloseReason;
+        var laterAtThatTime = later.Gate.CloseReason;
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout - (tick * 3));
+
+        // Assert
+        Assert.Null(movedBefore);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, movedAt);
+        Assert.Null(laterAtThatTime);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, later.Gate.CloseReason);
+        Assert.Equal(0, _testbed.Keeper.Deadlines.Count);
+    }
+
+    [Fact]
+    public void Schedule_MovedLater_DoesNotFireAtTheOldTime()
+    {
+        var connection = _testbed.Open();
+
+        _testbed.Keeper.Deadlines.Schedule(connection.Gate, _testbed.Options.AuthenticationTimeout * 2);
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout);
+        var closedAtTheOldTime = connection.Gate.CloseReason;
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout);
+
+        Assert.Null(closedAtTheOldTime);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, connection.Gate.CloseReason);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Cancel_OneOfThreeInATick_TheOthersStillClose(int cancelled)
+    {
+        // Arrange: three connections due in the same tick (the list's head is the last one scheduled).
+        var connections = Enumerable.Range(2, 3).Select(i => _testbed.Open(clientIp: $"127.0.0.{i}")).ToList();
+
+        // Act
+        _testbed.Keeper.Deadlines.Cancel(connections[cancelled].Gate);
+        var pending = _testbed.Keeper.Deadlines.Count;
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout);
+
+        // Assert
+        Assert.Equal(2, pending);
+        for (var i = 0; i < connections.Count; i++)
+        {
+            Assert.Equal(i == cancelled ? null : CloseReasons.AuthenticationTimeout, connections[i].Gate.CloseReason);
+        }
+
+        Assert.Equal(0, _testbed.Keeper.Deadlines.Count);
+    }
+
+    [Fact]
+    public void Cancel_TheEarliestTick_TheNextTickStillFires()
+    {
+        // Arrange: the earliest deadline, on its own tick, is the one the timer is armed for.
+        var early = _testbed.Open();
+        var tick = _testbed.Options.DeadlinePrecision;
+        _testbed.Keeper.Deadlines.Schedule(early.Gate, tick);
+        _testbed.Time.Advance(tick / 2);
+        var late = _testbed.Open(clientIp: "127.0.0.2");
+
+        // Act
+        _testbed.Keeper.Deadlines.Cancel(early.Gate);
+        _testbed.Keeper.Deadlines.Cancel(early.Gate);
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout + tick);
+
+        // Assert
+        Assert.Null(early.Gate.CloseReason);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, late.Gate.CloseReason);
+    }
+
     public void Dispose() => _testbed.Dispose();
 }

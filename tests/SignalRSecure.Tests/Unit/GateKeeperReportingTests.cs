@@ -116,6 +116,39 @@ public sealed class GateKeeperReportingTests : IDisposable
     }
 
     [Fact]
+    public async Task Reauthenticate_WithAnotherUsersTicket_IsRefusedAsWrongUserAndCloses()
+    {
+        // Arrange
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var bobsTicket = await _testbed.IssueAsync(user: "bob", groups: ["admin"]);
+
+        // Act
+        var refused = await Assert.ThrowsAsync<HubException>(() => _testbed.Keeper.ReauthenticateAsync(connection.Gate, bobsTicket));
+
+        // Assert: alice keeps none of bob's rights; the connection closes as a failed authentication.
+        Assert.Equal(HubErrors.AuthenticationFailed, refused.Message);
+        Assert.Equal(1, _measurements.Total("signalrsecure.authentication.failures", "WrongUser"));
+        Assert.EndsWith("WrongUser", _testbed.Logs.WithEvent("AuthenticationFailed").Single().Message, StringComparison.Ordinal);
+        Assert.Equal(["general", "ops"], connection.Gate.Groups);
+        Assert.Empty(_testbed.Logs.WithEvent("Reauthenticated"));
+    }
+
+    [Fact]
+    public async Task Authenticate_Twice_IsRefusedAsAlreadyAuthenticatedAndKeepsTheIdentity()
+    {
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        var secondTicket = await _testbed.IssueAsync(user: "bob");
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => _testbed.Keeper.AuthenticateAsync(connection.Gate, secondTicket));
+
+        Assert.Equal(HubErrors.AlreadyAuthenticated, refused.Message);
+        Assert.Equal("alice", connection.Gate.User);
+        Assert.Single(_testbed.Logs.WithEvent("Authenticated"));
+    }
+
+    [Fact]
     public async Task Reauthenticate_WithOtherGroups_LogsTheChange()
     {
         var connection = _testbed.Open();

@@ -88,6 +88,130 @@ public sealed class MessagePackFramesTests
         Assert.True(expected == kind.ToString(), $"{name}: {kind}");
     }
 
+    public static TheoryData<string, byte[], string> MoreFrames => new()
+    {
+        { "ping, type as int8", [0x91, 0xd0, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as uint16", [0x91, 0xcd, 0x00, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as int16", [0x91, 0xd1, 0x00, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as uint32", [0x91, 0xce, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as int32", [0x91, 0xd2, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "ping, type as uint64", [0x91, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Ping) },
+        { "type uint16, truncated", [0x91, 0xcd, 0x06], nameof(PreAuthenticationFrame.Malformed) },
+        { "type uint32, truncated", [0x91, 0xce, 0, 0, 0x06], nameof(PreAuthenticationFrame.Malformed) },
+        { "type uint64, truncated", [0x91, 0xcf, 0, 0, 0, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Malformed) },
+        { "type -1 as negative fixint", [0x91, 0xff], nameof(PreAuthenticationFrame.Other) },
+        { "type -1 as int32", [0x91, 0xd2, 0xff, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Other) },
+        { "type 2^32-1 as uint32, over Int32", [0x91, 0xce, 0xff, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Malformed) },
+        { "type 2^31 as uint64, over Int32", [0x91, 0xcf, 0, 0, 0, 0, 0x80, 0, 0, 0], nameof(PreAuthenticationFrame.Malformed) },
+        { "type 2^32+6 as int64, over Int32 (6 if cut to 32 bits)", [0x91, 0xd3, 0, 0, 0, 0x01, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Malformed) },
+        { "type -2^32+6 as int64, under Int32", [0x91, 0xd3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x06], nameof(PreAuthenticationFrame.Malformed) },
+        { "type -1 as int64", [0x91, 0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Other) },
+        { "close, allowReconnect false", Message(7, "bye", false), nameof(PreAuthenticationFrame.Close) },
+        { "close, then a byte inside the frame", [.. Message(7, "bye"), 0xc0], nameof(PreAuthenticationFrame.Malformed) },
+        { "close with allowReconnect, then a byte inside the frame", [.. Message(7, "bye", true), 0xc0], nameof(PreAuthenticationFrame.Malformed) },
+        { "close, empty str8 error", Message(7, new Raw(0xd9, 0)), nameof(PreAuthenticationFrame.Close) },
+        { "close, empty str16 error", Message(7, new Raw(0xda, 0, 0)), nameof(PreAuthenticationFrame.Close) },
+        { "close, empty str32 error", Message(7, new Raw(0xdb, 0, 0, 0, 0)), nameof(PreAuthenticationFrame.Close) },
+        { "close, str16 error one byte short", Message(7, new Raw(0xda, 0, 2, 0x61)), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, a string and a number", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", 42 }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, arguments as array16", Message(1, new Map(), "1", "Authenticate", new Raw(0xdc, 0, 1, 0xa3, 0x61, 0x62, 0x63), NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, arguments as array32", Message(1, new Map(), "1", "Authenticate", new Raw(0xdd, 0, 0, 0, 1, 0xa3, 0x61, 0x62, 0x63), NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, headers as map16", Message(1, new Raw(0xde, 0, 1, 0xa1, 0x61, 0xa1, 0x62), "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, headers as map32", Message(1, new Raw(0xdf, 0, 0, 0, 1, 0xa1, 0x61, 0xa1, 0x62), "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, header value nested within the limit", Message(1, new Map { { "a", new object?[] { new object?[] { 1 } } } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, header value nested deep", Message(1, new Map { { "a", new object?[] { new object?[] { new object?[] { 1 } } } } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, header key nested deep", Message(1, new Map { { new object?[] { new object?[] { new object?[] { 1 } } }, "b" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, headers nil", Message(1, null, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, headers nested deep", Message(1, new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, invocation id nested within the limit", Message(1, new Map(), new object?[] { new object?[] { 1 } }, "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, invocation id nested deep", Message(1, new Map(), new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }, "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, arguments a deep map", Message(1, new Map(), "1", "Authenticate", new Map { { "a", new object?[] { new object?[] { new object?[] { 1 } } } } }, NoStreams), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, a stream id nested within the limit", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new object?[] { new object?[] { 1 } }), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, a stream id nested deep", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, stream ids a deep map", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new Map { { "a", new object?[] { new object?[] { new object?[] { 1 } } } } }), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, seventh item nested deep", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams, new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }), nameof(PreAuthenticationFrame.Malformed) },
+    };
+
+    [Theory]
+    [MemberData(nameof(MoreFrames))]
+    public void Classify_EncodingsAndLimits_AreReadAsSignalRReadsThem(string name, byte[] payload, string expected)
+    {
+        var kind = MessagePackFrames.Classify(new ReadOnlySequence<byte>(payload));
+
+        Assert.True(expected == kind.ToString(), $"{name}: {kind}");
+    }
+
+    // Every MessagePack encoding the reader must skip whole: its bytes after the type code are 0xc1 (a code never used),
+    // so that a skip one byte short or long lands on something unreadable and shows.
+    public static TheoryData<string, byte[]> SkippedValues => new()
+    {
+        { "positive fixint", [0x05] },
+        { "negative fixint", [0xff] },
+        { "nil", [0xc0] },
+        { "false", [0xc2] },
+        { "true", [0xc3] },
+        { "uint8", [0xcc, 0xc1] },
+        { "int8", [0xd0, 0xc1] },
+        { "uint16", [0xcd, 0xc1, 0xc1] },
+        { "int16", [0xd1, 0xc1, 0xc1] },
+        { "float32", [0xca, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "uint32", [0xce, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "int32", [0xd2, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "float64", [0xcb, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "uint64", [0xcf, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "int64", [0xd3, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "fixext1", [0xd4, 0x01, 0xc1] },
+        { "fixext2", [0xd5, 0x01, 0xc1, 0xc1] },
+        { "fixext4", [0xd6, 0x01, 0xc1, 0xc1, 0xc1, 0xc1] },
+        { "fixext8", [0xd7, 0x01, .. Enumerable.Repeat((byte)0xc1, 8)] },
+        { "fixext16", [0xd8, 0x01, .. Enumerable.Repeat((byte)0xc1, 16)] },
+        { "bin8", [0xc4, 0x02, 0xc1, 0xc1] },
+        { "bin16", [0xc5, 0x00, 0x02, 0xc1, 0xc1] },
+        { "bin32", [0xc6, 0x00, 0x00, 0x00, 0x02, 0xc1, 0xc1] },
+        { "ext8", [0xc7, 0x02, 0x01, 0xc1, 0xc1] },
+        { "ext16", [0xc8, 0x00, 0x02, 0x01, 0xc1, 0xc1] },
+        { "ext32", [0xc9, 0x00, 0x00, 0x00, 0x02, 0x01, 0xc1, 0xc1] },
+        { "fixstr of invalid UTF-8", [0xa2, 0xc3, 0x28] },
+        { "str8 of invalid UTF-8", [0xd9, 0x02, 0xc3, 0x28] },
+        { "str16 of invalid UTF-8", [0xda, 0x00, 0x02, 0xc3, 0x28] },
+        { "str32 of invalid UTF-8", [0xdb, 0x00, 0x00, 0x00, 0x02, 0xc3, 0x28] },
+        { "array16", [0xdc, 0x00, 0x01, 0x05] },
+        { "array32", [0xdd, 0x00, 0x00, 0x00, 0x01, 0x05] },
+        { "fixmap", [0x81, 0xa1, 0x61, 0x05] },
+        { "map16", [0xde, 0x00, 0x01, 0xa1, 0x61, 0x05] },
+        { "map32", [0xdf, 0x00, 0x00, 0x00, 0x01, 0xa1, 0x61, 0x05] },
+    };
+
+    [Theory]
+    [MemberData(nameof(SkippedValues))]
+    public void Classify_AuthenticateWithASecondArgumentOfAnyEncoding_IsAMalformedAuthenticate(string name, byte[] value)
+    {
+        // Arrange: the value in the middle of the frame (the stream ids follow), and as the frame's last bytes.
+        var inTheMiddle = Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", new Raw(value) }, NoStreams);
+        var atTheEnd = Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", new Raw(value) });
+        var cutShort = Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", new Raw(value) })[..^1];
+
+        // Act
+        var kinds = (Classify(inTheMiddle), Classify(atTheEnd), Classify(cutShort));
+
+        // Assert: skipped whole, so the frame reads on as SignalR reads it; a value cut short is unreadable.
+        Assert.True(
+            (PreAuthenticationFrame.MalformedAuthenticate, PreAuthenticationFrame.MalformedAuthenticate, PreAuthenticationFrame.Malformed) == kinds,
+            $"{name}: {kinds}");
+    }
+
+    [Fact]
+    public void Classify_InvocationIdOfAnotherType_IsSkippedWhole()
+    {
+        var echo = Message(1, new Map(), 5, "Echo", new object?[] { "hi" }, NoStreams);
+        var truncated = Message(1, new Map(), new Raw(0xcd, 0x00));
+
+        Assert.Equal(PreAuthenticationFrame.Invocation, Classify(echo));
+        Assert.Equal(PreAuthenticationFrame.Malformed, Classify(truncated));
+    }
+
+    private static PreAuthenticationFrame Classify(byte[] payload) => MessagePackFrames.Classify(new ReadOnlySequence<byte>(payload));
+
     [Fact]
     public void Classify_FrameSplitAcrossSegments_ReadsLikeOneSegment()
     {

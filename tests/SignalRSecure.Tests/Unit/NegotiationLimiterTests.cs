@@ -123,6 +123,72 @@ public sealed class NegotiationLimiterTests
     }
 
     [Fact]
+    public void TryTake_RefusedAgainExactlyAMinuteAfterTheLoggedRefusal_AsksToLogAgain()
+    {
+        // Arrange: one a second, the burst of 1 used up; a refusal half a second later is logged.
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        limiter.TryTake(Attacker, out _, out _);
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        var loggedFirst = !limiter.TryTake(Attacker, out _, out var shouldLogFirst) && shouldLogFirst;
+
+        // Act: every refilled negotiation taken for a minute, then refused just before and at a minute after the log.
+        var granted = 0;
+        for (var second = 0; second < 60; second++)
+        {
+            _time.Advance(second == 0 ? TimeSpan.FromMilliseconds(500) : TimeSpan.FromSeconds(1));
+            granted += limiter.TryTake(Attacker, out _, out _) ? 1 : 0;
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(500) - TimeSpan.FromTicks(1));
+        var loggedJustBefore = !limiter.TryTake(Attacker, out _, out var shouldLogJustBefore) && shouldLogJustBefore;
+        _time.Advance(TimeSpan.FromTicks(1));
+        var loggedAtTheMinute = !limiter.TryTake(Attacker, out _, out var shouldLogAtTheMinute) && shouldLogAtTheMinute;
+
+        // Assert
+        Assert.True(loggedFirst);
+        Assert.Equal(60, granted);
+        Assert.False(loggedJustBefore);
+        Assert.True(loggedAtTheMinute);
+    }
+
+    [Fact]
+    public void Return_UnknownAddress_ChangesNothing()
+    {
+        var limiter = Limiter(perMinute: 60, burst: 1);
+
+        limiter.Return(Attacker);
+
+        Assert.Equal(0, limiter.TrackedAddresses);
+        Assert.True(limiter.TryTake(Attacker, out _, out _));
+        Assert.False(limiter.TryTake(Attacker, out _, out _));
+    }
+
+    [Fact]
+    public void TryTake_SweepThatLeftMoreThanTheThreshold_WaitsForAsManyNewAddresses()
+    {
+        // Arrange: 20,001 addresses, none refilled, when the second sweep runs: it removes nothing, and the next sweep
+        // waits for 20,001 new addresses rather than 10,000, so that a full table is not walked every 10,000 requests.
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        for (var i = 0; i <= 20_001; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        var trackedAfterTheSweep = limiter.TrackedAddresses;
+
+        // Act: all refilled; 10,001 new addresses are fewer than the sweep now waits for.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 20_002; i <= 30_002; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        // Assert
+        Assert.Equal(20_002, trackedAfterTheSweep);
+        Assert.Equal(30_003, limiter.TrackedAddresses);
+    }
+
+    [Fact]
     public void Validate_NonPositiveNegotiationLimits_NameTheKeys()
     {
         var result = new ProtectionOptionsValidator().Validate(null, new ProtectionOptions { NegotiationsPerIpPerMinute = 0, NegotiationBurstPerIp = -1 });

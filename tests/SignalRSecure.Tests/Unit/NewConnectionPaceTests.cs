@@ -96,6 +96,66 @@ public sealed class NewConnectionPaceTests
         Assert.False(_time.WhenTimerPendingAsync().IsCompleted);
     }
 
+    [Fact]
+    public async Task WaitForTurnAsync_WaiterCancelled_IsCancelledAndTakesNoTurnFromTheNext()
+    {
+        // Arrange: the burst used up; two connections wait, one token every 100 ms.
+        using var pace = Pace(perSecond: 10, burst: 1, queueLimit: 5);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        using var gaveUp = new CancellationTokenSource();
+        var first = pace.WaitForTurnAsync(gaveUp.Token).AsTask();
+        var second = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+
+        // Act
+        await gaveUp.CancelAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        // Assert: the first left the queue cancelled; the next token went to the second, on time.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await second.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task WaitForTurnAsync_RateAboveOneTokenPerTick_LetsWaitersInEveryTwoMilliseconds()
+    {
+        // Arrange: 1,000 a second is a token a millisecond, but the timer ticks at most every 2 ms.
+        using var pace = Pace(perSecond: 1000, burst: 2, queueLimit: 10);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiting = Enumerable.Range(0, 3).Select(_ => pace.WaitForTurnAsync(CancellationToken.None).AsTask()).ToList();
+
+        // Act
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var afterOne = waiting.Count(turn => turn.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await Task.WhenAll(waiting[0], waiting[1]).WaitAsync(TimeSpan.FromSeconds(10));
+        var afterTwo = waiting.Count(turn => turn.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+
+        // Assert: nobody before the first tick, then the two tokens of those 2 ms together, the last one at the next tick.
+        Assert.Equal(0, afterOne);
+        Assert.Equal(2, afterTwo);
+        Assert.True(await waiting[2].WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task WaitForTurnAsync_SlowRate_WaitsTheWholeTokenTime()
+    {
+        // Arrange: 2 a second, so a waiter's turn comes 500 ms after the burst ran out, not at the 2 ms tick.
+        using var pace = Pace(perSecond: 2, burst: 1, queueLimit: 5);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiter = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+
+        // Act
+        _time.Advance(TimeSpan.FromMilliseconds(499));
+        var inEarly = waiter.IsCompleted;
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        // Assert
+        Assert.False(inEarly);
+        Assert.True(await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     private NewConnectionPace Pace(int perSecond, int burst, int queueLimit) =>
         new(Options.Create(new ProtectionOptions { NewConnectionsPerSecond = perSecond, NewConnectionBurst = burst, NewConnectionQueueLimit = queueLimit }), _time);
 }

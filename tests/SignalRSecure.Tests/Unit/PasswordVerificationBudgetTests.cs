@@ -286,6 +286,47 @@ public sealed class PasswordVerificationBudgetTests
         Assert.True(new LoginOptionsValidator().Validate(null, options).Succeeded);
     }
 
+    [Fact]
+    public async Task TryEnqueue_WorkCancelledByItsCallerWhileRunning_CancelsTheCallerAndTheThreadServesOn()
+    {
+        // Arrange: the caller gives up while its verification runs; the work sees it and stops.
+        using var budget = Budget(threads: 1, queueLimit: 1);
+        using var aborted = new CancellationTokenSource();
+        var started = Gates(1)[0];
+        var cancelled = Enqueue(
+            budget,
+            async token =>
+            {
+                started.TrySetResult();
+                await Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, token);
+                return 1;
+            },
+            aborted.Token);
+        await started.Task.WaitAsync(Timeout);
+
+        // Act
+        await aborted.CancelAsync();
+        var outcome = await Record.ExceptionAsync(() => cancelled.WaitAsync(Timeout));
+        var next = await Enqueue(budget, _ => ValueTask.FromResult(2)).WaitAsync(Timeout);
+
+        // Assert: cancelled, not faulted, and the thread takes the next verification.
+        Assert.IsAssignableFrom<OperationCanceledException>(outcome);
+        Assert.True(cancelled.IsCanceled);
+        Assert.Equal(2, next);
+    }
+
+    [Fact]
+    public async Task TryEnqueue_WorkThrowsCancellationTheCallerDidNotAskFor_FaultsTheCaller()
+    {
+        using var budget = Budget(threads: 1, queueLimit: 1);
+
+        var faulted = Enqueue<int>(budget, _ => throw new OperationCanceledException("a timeout inside the directory"));
+        var outcome = await Record.ExceptionAsync(() => faulted.WaitAsync(Timeout));
+
+        Assert.IsAssignableFrom<OperationCanceledException>(outcome);
+        Assert.True(faulted.IsFaulted);
+    }
+
     private PasswordVerificationBudget Budget(int threads, int queueLimit) =>
         new(Options.Create(new LoginOptions { MaxConcurrentVerifications = threads, VerificationQueueLimit = queueLimit }), _time);
 
