@@ -81,6 +81,7 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
     {
         if (_skipAdvance)
         {
+            // Stryker disable once Boolean: equivalent, a skip is set only on a closing gate, whose next read ends in EndAsync and sets _ended, which ignores every later advance too
             _skipAdvance = false;
             return;
         }
@@ -132,6 +133,7 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
         CheckToken(token);
         var read = _pendingRead;
         _pendingRead = default;
+        // Stryker disable once Update: equivalent, counting down gives every read a token of its own just as counting up does (both wrap after 65,536 reads)
         _version++;
         var result = read.GetAwaiter().GetResult();
         if (TryMeterAuthenticated(result))
@@ -196,6 +198,7 @@ internal sealed class GateReader(PipeReader inner, ConnectionGate gate, SecureHu
         }
 
         var messages = _meter.Measure(result.Buffer, options.MaximumReceiveMessageSize, out var oversized);
+        // Stryker disable once Equality: equivalent, taking zero tokens always succeeds and only refills the bucket early, to the same level the next take would find
         var violation = oversized ? CloseReasons.MessageTooLarge
             : messages > 0 && !gate.TryTakeMessages(messages) ? CloseReasons.RateLimited
             : null;

@@ -113,6 +113,17 @@ public sealed class ConnectionAdmissionTests
         Assert.NotNull(admission.TryAdmit(IPAddress.Parse("2001:db8:1:3::1")));
     }
 
+    [Fact]
+    public void TryAdmit_AfterDispose_ThrowsInsteadOfAdmittingUncounted()
+    {
+        var admission = Admission(maxConnectionsPerIp: 10, maxUnauthenticatedPerIp: 10);
+        Assert.NotNull(admission.TryAdmit(Client));
+
+        admission.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => admission.TryAdmit(Client));
+    }
+
     private static ConnectionAdmission Admission(int maxConnectionsPerIp, int maxUnauthenticatedPerIp, int maxUnauthenticated = 1000) =>
         new(Options.Create(new ProtectionOptions
         {
