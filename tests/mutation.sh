@@ -4,9 +4,9 @@
 # the reports go to test-output/mutation/. Not part of ./test.sh (too slow for every run).
 #   tests/mutation.sh          fast profile (tests/stryker-config.json): the unit tests only. They drive the HTTP edge too
 #                              (GatePrincipal, GatedTransport, DiscardingPipeWriter, SecurityHeadersMiddleware, SessionCookie,
-#                              StoreFailureFilter, LoginThrottle on DefaultHttpContext and fakes); AuthEndpoints,
-#                              SecureEndpointMiddleware and GateConnectionMiddleware have unit tests but stay left to --full
-#                              until a run measures them; about 65 minutes at load 40 on 2 cores.
+#                              StoreFailureFilter, LoginThrottle, SecureEndpointMiddleware, GateConnectionMiddleware on
+#                              DefaultHttpContext and fakes); AuthEndpoints has unit tests but stays left to --full until a
+#                              run measures it; about 65 minutes at load 40 on 2 cores.
 #   tests/mutation.sh --full   full profile (tests/stryker-config.full.json): the whole scope, with the functional tests
 #                              of the reader, the gate and the auth endpoints too; well over an hour on 2 cores.
 # Both leave out log, options and metadata classes (nothing to mutate that a gate test could notice; see README).
