@@ -38,6 +38,7 @@ internal sealed class LoginThrottle : ILoginThrottle, IDisposable
     public static string UserKey(string? username)
     {
         var user = (username ?? string.Empty).ToLowerInvariant();
+        // Stryker disable once Equality: equivalent, a name of exactly the maximum length cut to that length is itself
         return user.Length > MaximumKeyLength ? user[..MaximumKeyLength] : user;
     }
 
@@ -46,6 +47,7 @@ internal sealed class LoginThrottle : ILoginThrottle, IDisposable
 
     public void Dispose() => _limiter.Dispose();
 
+    // Stryker disable once Boolean: equivalent, the partitioned limiter replenishes partitions that do not replenish themselves (every 100 ms)
     private static FixedWindowRateLimiterOptions Window(int permits, TimeSpan window) =>
         new() { PermitLimit = permits, Window = window, QueueLimit = 0, AutoReplenishment = true };
 }
