@@ -2,11 +2,9 @@
 # Mutation testing of the gate: Stryker.NET changes the library's Gate, Tickets, Protection and Accounts code (and
 # GroupNames) one small change at a time and runs tests against each change. Prints the score per file and overall;
 # the reports go to test-output/mutation/. Not part of ./test.sh (too slow for every run).
-#   tests/mutation.sh          fast profile (tests/stryker-config.json): the unit tests only. They drive the HTTP edge too
-#                              (GatePrincipal, GatedTransport, DiscardingPipeWriter, SecurityHeadersMiddleware, SessionCookie,
-#                              StoreFailureFilter, LoginThrottle, SecureEndpointMiddleware, GateConnectionMiddleware on
-#                              DefaultHttpContext and fakes); AuthEndpoints has unit tests but stays left to --full until a
-#                              run measures it; about 65 minutes at load 40 on 2 cores.
+#   tests/mutation.sh          fast profile (tests/stryker-config.json): the whole scope with the unit tests only, which
+#                              drive the HTTP edge too (the middlewares, the auth endpoints' handlers, the session cookie
+#                              and the throttle on DefaultHttpContext and fakes); about 40 minutes on a quiet 2-core machine.
 #   tests/mutation.sh --full   full profile (tests/stryker-config.full.json): the whole scope, with the functional tests
 #                              of the reader, the gate and the auth endpoints too; well over an hour on 2 cores.
 # Both leave out log, options and metadata classes (nothing to mutate that a gate test could notice; see README).

@@ -14,6 +14,8 @@ namespace SignalRSecure.AspNetCore.Protection;
 internal sealed class ConnectionAdmission : IDisposable
 {
     private readonly PartitionedRateLimiter<IPAddress> _connections;
+    private readonly PartitionedRateLimiter<IPAddress> _unauthenticatedPerIp;
+    private readonly PartitionedRateLimiter<IPAddress> _unauthenticatedOverall;
     private readonly PartitionedRateLimiter<IPAddress> _unauthenticated;
 
     // Admissions on their way from a WebSocket or SSE request to the hub connection it opens. An entry lives from the
@@ -26,12 +28,12 @@ internal sealed class ConnectionAdmission : IDisposable
         var value = options.Value;
         _connections = PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip =>
             RateLimitPartition.GetConcurrencyLimiter(ip, _ => Concurrency(value.MaxConnectionsPerIp)));
-        var perIp = PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip =>
+        _unauthenticatedPerIp = PartitionedRateLimiter.Create<IPAddress, IPAddress>(ip =>
             RateLimitPartition.GetConcurrencyLimiter(ip, _ => Concurrency(value.MaxUnauthenticatedConnectionsPerIp)));
         // Stryker disable once String: equivalent, the overall limiter has one partition whatever its constant key is
-        var overall = PartitionedRateLimiter.Create<IPAddress, string>(_ =>
+        _unauthenticatedOverall = PartitionedRateLimiter.Create<IPAddress, string>(_ =>
             RateLimitPartition.GetConcurrencyLimiter(string.Empty, _ => Concurrency(value.MaxUnauthenticatedConnections)));
-        _unauthenticated = PartitionedRateLimiter.CreateChained(perIp, overall);
+        _unauthenticated = PartitionedRateLimiter.CreateChained(_unauthenticatedPerIp, _unauthenticatedOverall);
     }
 
     /// <summary>Admits one more connection from <paramref name="address"/>, or returns null when a cap is reached.</summary>
@@ -67,11 +69,15 @@ internal sealed class ConnectionAdmission : IDisposable
     /// </summary>
     public Admission? TakeHandedOver(HttpContext request) => _handedOver.TryRemove(request, out var admission) ? admission : null;
 
+    // Each partitioned limiter runs a timer (idle partitions, every 100 ms) until it is disposed; the chain's Dispose
+    // only marks the chain, so the limiters it chains are disposed here too.
     public void Dispose()
     {
         _connections.Dispose();
         // Stryker disable once Statement: equivalent, a chained limiter's Dispose only marks it disposed, and TryAdmit reaches it only after _connections, which throws once disposed
         _unauthenticated.Dispose();
+        _unauthenticatedPerIp.Dispose();
+        _unauthenticatedOverall.Dispose();
     }
 
     private static ConcurrencyLimiterOptions Concurrency(int permits) =>
