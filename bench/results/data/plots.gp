@@ -2,7 +2,7 @@ set terminal pngcairo size 1000,600 font 'sans,11'
 set grid
 set key top left
 set output 'latency.png'
-set title 'Echo latency by percentile, open loop at 13700 calls/s (all rounds merged)'
+set title 'Echo latency by percentile, open loop at 16300 calls/s (all rounds merged)'
 set logscale xy
 set xlabel 'percentile'
 set ylabel 'latency (us)'
