@@ -79,10 +79,7 @@ public sealed class GateConnectionMiddlewareTests : IDisposable
         await running.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Assert
-        Assert.True(gate.IsDisposed);
-        Assert.Same(original, connection.Transport);
-        using var next = _testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp));
-        Assert.NotNull(next);
+        AssertCleanedUp(gate, connection, original);
     }
 
     [Fact]
@@ -97,10 +94,7 @@ public sealed class GateConnectionMiddlewareTests : IDisposable
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => running.WaitAsync(TimeSpan.FromSeconds(10)));
 
         Assert.Equal("hub failed", error.Message);
-        Assert.True(gate.IsDisposed);
-        Assert.Same(original, connection.Transport);
-        using var next = _testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp));
-        Assert.NotNull(next);
+        AssertCleanedUp(gate, connection, original);
     }
 
     [Fact]
@@ -112,10 +106,7 @@ public sealed class GateConnectionMiddlewareTests : IDisposable
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => running.WaitAsync(TimeSpan.FromSeconds(10)));
 
         Assert.Equal("hub failed", error.Message);
-        Assert.True(ConnectionGate.From(connection.Features)!.IsDisposed);
-        Assert.Same(original, connection.Transport);
-        using var next = _testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp));
-        Assert.NotNull(next);
+        AssertCleanedUp(ConnectionGate.From(connection.Features)!, connection, original);
     }
 
     [Fact]
@@ -231,6 +222,15 @@ public sealed class GateConnectionMiddlewareTests : IDisposable
         _rejections.Dispose();
         _loggers.Dispose();
         _testbed.Dispose();
+    }
+
+    // The end of every connection: the gate disposed, the original transport back, and the address's one permit free.
+    private void AssertCleanedUp(ConnectionGate gate, ConnectionContext connection, IDuplexPipe original)
+    {
+        Assert.True(gate.IsDisposed);
+        Assert.Same(original, connection.Transport);
+        using var next = _testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp));
+        Assert.NotNull(next);
     }
 
     private static DefaultHttpContext Request()
