@@ -74,6 +74,22 @@ async function say(page, label, text) {
 }
 
 /**
+ * Where a visible element is drawn. The group list is drawn anew whenever its members change, so a button found a
+ * moment ago can be replaced before it is measured (Playwright then answers null); it is found and measured again.
+ * @param {import('playwright-core').Locator} locator
+ */
+async function visibleBox(locator) {
+  const deadline = Date.now() + actionTimeout;
+  for (;;) {
+    await locator.waitFor({ state: 'visible' });
+    const box = await locator.boundingBox();
+    if (box || Date.now() > deadline) {
+      return box;
+    }
+  }
+}
+
+/**
  * The header's height in pixels, which must not change with the connection's state.
  * @param {import('playwright-core').Page} page
  */
@@ -250,7 +266,7 @@ describe('the chat page in Chromium', () => {
     const conversationBox = await alice.locator('.conversation').boundingBox();
     await toggle.click();
     await join(alice, 'general');
-    const joinOpsBox = await alice.getByRole('button', { name: 'Join ops' }).boundingBox();
+    const joinOpsBox = await visibleBox(alice.getByRole('button', { name: 'Join ops' }));
     await say(alice, 'Message to # general', 'Typed on a phone, with a long word: Donaudampfschifffahrtsgesellschaftskapitän.');
 
     await alice.evaluate(() => window.scrollTo(0, 0));
