@@ -171,6 +171,30 @@ public sealed class GateConnectionMiddlewareTests : IDisposable
     }
 
     [Fact]
+    public async Task InvokeAsync_RequestHandedAnAdmissionOverBelowTheCap_TakesNoSecondPlace()
+    {
+        // Arrange: room for two connections of the address; the WebSocket request holds one and hands it over.
+        using var testbed = new GateTestbed(protection: new ProtectionOptions { MaxConnectionsPerIp = 2, MaxUnauthenticatedConnectionsPerIp = 2 });
+        var middleware = new GateConnectionMiddleware(
+            testbed.Keeper, testbed.Admissions, new SecureHubMetrics(testbed.MeterFactory), _loggers.CreateLogger<GateConnectionMiddleware>());
+        var request = Request();
+        testbed.Admissions.HandOver(request, testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp))!);
+        var (connection, _) = Connection(request);
+        var application = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Act
+        var running = middleware.InvokeAsync(connection, _ => application.Task);
+
+        // Assert: the connection counts once, so the address's second connection still gets in; nothing is left over.
+        var handedOverLeft = testbed.Admissions.TakeHandedOver(request);
+        using var second = testbed.Admissions.TryAdmit(IPAddress.Parse(ClientIp));
+        Assert.Null(handedOverLeft);
+        Assert.NotNull(second);
+        application.SetResult();
+        await running.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task InvokeAsync_NoHttpContext_AdmitsUnderTheMissingAddressKey()
     {
         var (connection, original) = Connection(http: null);

@@ -250,5 +250,47 @@ public sealed class GateDeadlinesTests : IDisposable
         Assert.Equal(CloseReasons.AuthenticationTimeout, late.Gate.CloseReason);
     }
 
+    [Fact]
+    public void Cancel_TheHeadOfATickThenTheNewHead_NeitherFires()
+    {
+        // Arrange: two connections due in the same tick; the second one scheduled heads the tick's list.
+        var first = _testbed.Open(clientIp: "127.0.0.2");
+        var second = _testbed.Open(clientIp: "127.0.0.3");
+
+        // Act: the head leaves, then the connection that became the head leaves too.
+        _testbed.Keeper.Deadlines.Cancel(second.Gate);
+        _testbed.Keeper.Deadlines.Cancel(first.Gate);
+        var pending = _testbed.Keeper.Deadlines.Count;
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout + _testbed.Options.DeadlinePrecision);
+
+        // Assert: a cancelled deadline never closes its connection.
+        Assert.Equal(0, pending);
+        Assert.Null(first.Gate.CloseReason);
+        Assert.Null(second.Gate.CloseReason);
+    }
+
+    [Fact]
+    public void Deadlines_TimerFiringLate_ClosesEveryTickThatCameDue()
+    {
+        // Arrange: two connections due a tick apart, and a timer that fires a tick late (a busy thread pool), so that
+        // one firing finds both ticks due.
+        var precision = _testbed.Options.DeadlinePrecision;
+        var earlier = _testbed.Open(clientIp: "127.0.0.2");
+        _testbed.Time.Advance(precision);
+        var later = _testbed.Open(clientIp: "127.0.0.3");
+        _testbed.Time.NextFiringEarlyBy = -precision;
+
+        // Act: the clock reaches the later deadline; the timer, due at the earlier one, fires only now.
+        _testbed.Time.Advance(_testbed.Options.AuthenticationTimeout - precision);
+        var earlierBeforeTheFiring = earlier.Gate.CloseReason;
+        _testbed.Time.Advance(precision);
+
+        // Assert
+        Assert.Null(earlierBeforeTheFiring);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, earlier.Gate.CloseReason);
+        Assert.Equal(CloseReasons.AuthenticationTimeout, later.Gate.CloseReason);
+        Assert.Equal(0, _testbed.Keeper.Deadlines.Count);
+    }
+
     public void Dispose() => _testbed.Dispose();
 }

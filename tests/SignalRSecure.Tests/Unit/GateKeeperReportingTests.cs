@@ -254,7 +254,7 @@ public sealed class GateKeeperReportingTests : IDisposable
         [.. _testbed.Logs.Records.Where(r => r.Message.Contains(connection.Gate.ConnectionId, StringComparison.Ordinal)).Select(r => r.EventId.Name)];
 
     /// <summary>Every measurement of the testbed's meters: totals by instrument, and by instrument and tag value.</summary>
-    private sealed class Measurements : IDisposable
+    internal sealed class Measurements : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly Dictionary<string, long> _totals = [];

@@ -39,7 +39,11 @@ public sealed class GatedHubLifetimeManagerTests : IDisposable
         var connection = _testbed.Open(handshakeDone: false);
         connection.Context.Features.Set<IConnectionUserFeature>(null);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _gated.OnConnectedAsync(connection.Hub).WaitAsync(TimeSpan.FromSeconds(10)));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => _gated.OnConnectedAsync(connection.Hub).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // The developer who mapped the hub the wrong way is told which hub, and how to map it.
+        Assert.Contains(nameof(TestHub), error.Message, StringComparison.Ordinal);
+        Assert.Contains("MapSecureHub", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

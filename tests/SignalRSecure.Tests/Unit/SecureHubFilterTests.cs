@@ -68,6 +68,51 @@ public sealed class SecureHubFilterTests : IDisposable
     }
 
     [Fact]
+    public async Task Invoke_OverTheConnectionsRate_IsLoggedAndCountedAsTheConnectionsLimit()
+    {
+        using var rejections = new RateLimitRejections(_testbed.MeterFactory);
+        var connection = _testbed.Open();
+        await _testbed.AuthenticateAsync(connection);
+        for (var i = 0; i < 3; i++)
+        {
+            await InvokeAsync(connection, nameof(IChatHub.Echo));
+        }
+
+        await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+
+        Assert.Equal(1, rejections.Of("invocation"));
+        Assert.Equal(1, rejections.Total);
+        Assert.Single(_testbed.Logs.WithEvent("InvocationRateLimited"));
+        Assert.Empty(_testbed.Logs.WithEvent("UserInvocationRateLimited"));
+    }
+
+    [Fact]
+    public async Task Invoke_OverTheUsersBudgetWithinTheConnectionsRate_IsLoggedAndCountedAsTheUsersLimit()
+    {
+        // Arrange: a user budget of 3, as large as one connection's burst; the user's other connection spent 2 of it.
+        using var testbed = new GateTestbed(new SecureHubOptions { InvocationsPerSecond = 2, InvocationBurst = 3, UserInvocationsPerSecond = 2, UserInvocationBurst = 3 });
+        using var rejections = new RateLimitRejections(testbed.MeterFactory);
+        var other = testbed.Open();
+        await testbed.AuthenticateAsync(other);
+        var connection = testbed.Open();
+        await testbed.AuthenticateAsync(connection);
+        await InvokeAsync(other, nameof(IChatHub.Echo));
+        await InvokeAsync(other, nameof(IChatHub.Echo));
+        await InvokeAsync(connection, nameof(IChatHub.Echo));
+
+        // Act: the connection is within its own rate, its user is not.
+        var error = await Assert.ThrowsAsync<HubException>(() => InvokeAsync(connection, nameof(IChatHub.Echo)));
+
+        // Assert
+        Assert.Equal(HubErrors.RateLimited, error.Message);
+        Assert.Equal(3, _executed);
+        Assert.Equal(1, rejections.Of("user-invocation"));
+        Assert.Equal(1, rejections.Total);
+        Assert.Single(testbed.Logs.WithEvent("UserInvocationRateLimited"));
+        Assert.Empty(testbed.Logs.WithEvent("InvocationRateLimited"));
+    }
+
+    [Fact]
     public async Task Invoke_RepeatedAbuse_ClosesWithRateLimited()
     {
         var connection = _testbed.Open();
