@@ -112,9 +112,9 @@ internal sealed class GateDeadlines
 
     private void Unlink(ConnectionGate gate)
     {
+        // Stryker disable once Block,Statement: equivalent, a gate without a deadline has no links and tick 0 is never a key, so the rest changes nothing
         if (gate.DeadlineTick == 0)
         {
-            // Stryker disable once Statement: equivalent, a gate without a deadline has no links and tick 0 is never a key, so the rest changes nothing
             return;
         }
 
@@ -156,9 +156,9 @@ internal sealed class GateDeadlines
             while (_order.TryPeek(out var tick, out _) && tick * _precision <= now)
             {
                 _order.Dequeue();
+                // Stryker disable once Block,Statement: equivalent, without the continue the list of a tick whose connections all left is null and adds nothing
                 if (!_ticks.Remove(tick, out var first))
                 {
-                    // Stryker disable once Statement: equivalent, without it the list of a tick whose connections all left is null and adds nothing
                     continue;
                 }
 

@@ -95,6 +95,7 @@ public abstract class SecureHub<TClient> : Hub<TClient>, ISecureHub
             ConnectionGate.From(context)?.InvocationEnded();
         }
 
+        // Stryker disable once Statement: equivalent, SignalR's Hub.Dispose(bool) is empty (Hub<T> does not override it)
         base.Dispose(disposing);
     }
 
