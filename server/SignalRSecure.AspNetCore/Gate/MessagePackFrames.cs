@@ -128,6 +128,7 @@ internal static class MessagePackFrames
             return PreAuthenticationFrame.Malformed;
         }
         else
+        // Stryker disable once Block: equivalent, an invocation id that is no string leaves hasInvocationId false, which refuses the Authenticate too
         {
             // Stryker disable once Boolean: equivalent, an invocation id that is no string leaves hasInvocationId false, which refuses the Authenticate too
             defective = true;
@@ -409,6 +410,7 @@ internal static class MessagePackFrames
                 }
 
                 // A map holds a key and a value per entry.
+                // Stryker disable once Equality: equivalent for > 0x80, the fixmap 0x80 has no entries to double; the < 0x8f it also skips is killed by the SkippedValues row of a 15-entry fixmap
                 var values = code is (>= 0x80 and <= 0x8f) or 0xde or 0xdf ? items * 2 : items;
                 for (var i = 0L; i < values; i++)
                 {
