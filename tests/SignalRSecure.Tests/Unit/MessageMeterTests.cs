@@ -121,6 +121,70 @@ public sealed class MessageMeterTests
         Assert.True(late);
     }
 
+    [Fact]
+    public void Measure_SeparatorArrivingAloneInALaterRead_EndsTheMessage()
+    {
+        // The separator is the first unseen byte of the second read.
+        var meter = new MessageMeter();
+        var first = Sequence("xxxxx");
+        meter.Measure(first, 10, out _);
+        meter.Advanced(first.Start);
+
+        var messages = meter.Measure(Sequence($"xxxxx{Separator}"), 10, out var oversized);
+
+        Assert.Equal(1, messages);
+        Assert.False(oversized);
+    }
+
+    [Fact]
+    public void Measure_SeparatorStartingASegment_EndsTheMessageBeforeIt()
+    {
+        // 9 bytes and their separator fit in 10; measured as one message running on, the second would not.
+        var meter = new MessageMeter();
+
+        var messages = meter.Measure(Sequence("xxxxxxxxx", $"{Separator}yyyyyyyy{Separator}"), 10, out var oversized);
+
+        Assert.Equal(2, messages);
+        Assert.False(oversized);
+    }
+
+    [Fact]
+    public void Measure_TwoOversizedMessagesInOneRead_IsOversized()
+    {
+        var meter = new MessageMeter();
+        var tooLong = new string('x', 10) + Separator;
+
+        meter.Measure(Sequence(tooLong + tooLong), 10, out var oversized);
+
+        Assert.True(oversized);
+    }
+
+    [Fact]
+    public void Measure_OversizedMessageThenAnUnfinishedOneThatCanNoLongerFit_IsOversized()
+    {
+        var meter = new MessageMeter();
+
+        meter.Measure(Sequence(new string('x', 10) + Separator + new string('y', 10)), 10, out var oversized);
+
+        Assert.True(oversized);
+    }
+
+    [Fact]
+    public void Measure_AdvanceOfAReadThatWasNotMeasured_ChangesNothing()
+    {
+        // A canceled or empty read reaches SignalR unmeasured, and SignalR advances it too: the meter keeps its place.
+        var meter = new MessageMeter();
+        var first = Sequence("xxxxx");
+        meter.Measure(first, 10, out _);
+        meter.Advanced(first.Start);
+        meter.Advanced(first.Start);
+
+        var messages = meter.Measure(Sequence($"xxxxxxxx{Separator}"), 10, out var oversized);
+
+        Assert.Equal(1, messages);
+        Assert.False(oversized);
+    }
+
     private static ReadOnlySequence<byte> Sequence(params string[] segments) => Sequence(runningIndex: 0, segments);
 
     private static ReadOnlySequence<byte> Sequence(long runningIndex, params string[] segments)

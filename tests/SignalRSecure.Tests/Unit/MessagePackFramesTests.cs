@@ -130,6 +130,27 @@ public sealed class MessagePackFramesTests
         { "authenticate, a stream id nested deep", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }), nameof(PreAuthenticationFrame.Malformed) },
         { "authenticate, stream ids a deep map", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new Map { { "a", new object?[] { new object?[] { new object?[] { 1 } } } } }), nameof(PreAuthenticationFrame.Malformed) },
         { "authenticate, seventh item nested deep", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, NoStreams, new object?[] { new object?[] { new object?[] { new object?[] { 1 } } } }), nameof(PreAuthenticationFrame.Malformed) },
+        { "empty array, then a type inside the frame", [0x90, 0x02], nameof(PreAuthenticationFrame.Malformed) },
+        { "array header alone", [0x91], nameof(PreAuthenticationFrame.Malformed) },
+        { "type 127, the largest positive fixint", [0x91, 0x7f], nameof(PreAuthenticationFrame.Other) },
+        { "type -32, the smallest negative fixint", [0x91, 0xe0], nameof(PreAuthenticationFrame.Other) },
+        { "type Int32.MaxValue as uint32", [0x91, 0xce, 0x7f, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Other) },
+        { "type Int32.MaxValue as uint64", [0x91, 0xcf, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Other) },
+        { "type Int32.MaxValue + 1 as int64", [0x91, 0xd3, 0, 0, 0, 0, 0x80, 0, 0, 0], nameof(PreAuthenticationFrame.Malformed) },
+        { "type Int32.MinValue as int32", [0x91, 0xd2, 0x80, 0, 0, 0], nameof(PreAuthenticationFrame.Other) },
+        { "type Int32.MinValue as int64", [0x91, 0xd3, 0xff, 0xff, 0xff, 0xff, 0x80, 0, 0, 0], nameof(PreAuthenticationFrame.Other) },
+        { "type Int32.MinValue - 1 as int64", [0x91, 0xd3, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff], nameof(PreAuthenticationFrame.Malformed) },
+        { "close of one item, then a boolean inside the frame", [0x91, 0x07, 0xc3], nameof(PreAuthenticationFrame.Malformed) },
+        { "close, numeric allowReconnect", Message(7, "bye", 1), nameof(PreAuthenticationFrame.Malformed) },
+        { "close, nil allowReconnect", Message(7, "bye", null), nameof(PreAuthenticationFrame.Malformed) },
+        { "close announcing allowReconnect, the frame ending after the error", [0x93, 0x07, 0xc0], nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, stream ids announcing more items than the frame holds", Message(1, new Map(), "1", "Authenticate", new object?[] { "abc" }, new Raw(0x92, 0xa1, 0x31)), nameof(PreAuthenticationFrame.Malformed) },
+        { "authenticate, a header three times", Message(1, new Map { { "a", "b" }, { "a", "c" }, { "a", "d" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, an empty header value, then a header twice", Message(1, new Map { { "x", "" }, { "a", "b" }, { "a", "c" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, empty header key and value", Message(1, new Map { { "", "" } }, "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
+        { "authenticate, a 31-byte ticket (the longest fixstr)", Message(1, new Map(), "1", "Authenticate", new object?[] { new string('t', 31) }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, 15 headers (the largest fixmap)", Message(1, Headers(15), "1", "Authenticate", new object?[] { "abc" }, NoStreams), nameof(PreAuthenticationFrame.Authenticate) },
+        { "authenticate, 15 arguments (the largest fixarray)", Message(1, new Map(), "1", "Authenticate", Enumerable.Repeat<object?>("abc", 15).ToArray(), NoStreams), nameof(PreAuthenticationFrame.MalformedAuthenticate) },
     };
 
     [Theory]
@@ -147,6 +168,8 @@ public sealed class MessagePackFramesTests
     {
         { "positive fixint", [0x05] },
         { "negative fixint", [0xff] },
+        { "positive fixint 127, the largest", [0x7f] },
+        { "negative fixint -32, the smallest", [0xe0] },
         { "nil", [0xc0] },
         { "false", [0xc2] },
         { "true", [0xc3] },
@@ -178,6 +201,7 @@ public sealed class MessagePackFramesTests
         { "array16", [0xdc, 0x00, 0x01, 0x05] },
         { "array32", [0xdd, 0x00, 0x00, 0x00, 0x01, 0x05] },
         { "fixmap", [0x81, 0xa1, 0x61, 0x05] },
+        { "fixmap of 15 entries, the largest", [0x8f, .. Enumerable.Repeat((byte)0x05, 30)] },
         { "map16", [0xde, 0x00, 0x01, 0xa1, 0x61, 0x05] },
         { "map32", [0xdf, 0x00, 0x00, 0x00, 0x01, 0xa1, 0x61, 0x05] },
     };
@@ -200,6 +224,26 @@ public sealed class MessagePackFramesTests
             $"{name}: {kinds}");
     }
 
+    public static TheoryData<string, byte[]> UnreadableItems => new()
+    {
+        { "a code never used", [0xc1] },
+        { "a uint16 cut short", [0xcd, 0x01] },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableItems))]
+    public async Task Classify_ArrayAnnouncingBillionsOfItems_IsRefusedAtItsFirstUnreadableItem(string name, byte[] item)
+    {
+        // Arrange: a 2 KB frame can announce 2^32 - 1 items; the first one that cannot be read ends the frame's reading.
+        var frame = Message(1, new Map(), "1", "Authenticate", new object?[] { "abc", new Raw([0xdd, 0xff, 0xff, 0xff, 0xff, .. item]) });
+
+        // Act
+        var kind = await Task.Run(() => Classify(frame)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Assert
+        Assert.True(kind == PreAuthenticationFrame.Malformed, $"{name}: {kind}");
+    }
+
     [Fact]
     public void Classify_InvocationIdOfAnotherType_IsSkippedWhole()
     {
@@ -208,6 +252,17 @@ public sealed class MessagePackFramesTests
 
         Assert.Equal(PreAuthenticationFrame.Invocation, Classify(echo));
         Assert.Equal(PreAuthenticationFrame.Malformed, Classify(truncated));
+    }
+
+    private static Map Headers(int count)
+    {
+        var headers = new Map();
+        for (var i = 0; i < count; i++)
+        {
+            headers.Add($"h{i}", "v");
+        }
+
+        return headers;
     }
 
     private static PreAuthenticationFrame Classify(byte[] payload) => MessagePackFrames.Classify(new ReadOnlySequence<byte>(payload));

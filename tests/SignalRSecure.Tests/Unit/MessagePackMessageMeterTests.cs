@@ -76,6 +76,19 @@ public sealed class MessagePackMessageMeterTests
         Assert.True(prefixTooLong);
     }
 
+    [Theory]
+    [InlineData(0x07, false)]
+    [InlineData(0x08, true)]
+    public void Measure_FifthPrefixByteOverSeven_IsOversizedEvenUnderAMaximumOverTwoGigabytes(byte fifth, bool expected)
+    {
+        // A fifth byte of 7 announces 2 GB - 1, the most SignalR reads; 8 announces more, whatever the maximum.
+        var meter = new MessageMeter(lengthPrefixed: true);
+
+        meter.Measure(Bytes([0xff, 0xff, 0xff, 0xff, fifth]), long.MaxValue, out var oversized);
+
+        Assert.Equal(expected, oversized);
+    }
+
     [Fact]
     public void Measure_EmptyPayload_CountsAMessage()
     {
