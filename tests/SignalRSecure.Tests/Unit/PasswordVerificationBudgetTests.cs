@@ -356,7 +356,7 @@ public sealed class PasswordVerificationBudgetTests
     }
 
     [Fact]
-    public void TryEnqueue_NullWork_ThrowsAndQueuesNothing()
+    public void TryEnqueue_NullWork_Throws()
     {
         using var budget = Budget(threads: 1, queueLimit: 0);
 
