@@ -51,6 +51,7 @@ internal sealed class LoginThrottle : ILoginThrottle, IDisposable
     // chain, so the limiters it joins are disposed here too.
     public void Dispose()
     {
+        // Stryker disable once Statement: equivalent, the chain's Dispose only marks it disposed; TryAcquire then reaches the limiters disposed below, which throw the same ObjectDisposedException
         _limiter.Dispose();
         _perIp.Dispose();
         _perUser.Dispose();

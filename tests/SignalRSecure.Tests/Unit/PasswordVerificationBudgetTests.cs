@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Accounts;
 using SignalRSecure.Tests.Infrastructure;
@@ -220,6 +222,7 @@ public sealed class PasswordVerificationBudgetTests
         var (thread, nice) = await Enqueue(budget, _ => ValueTask.FromResult((Thread.CurrentThread, LinuxNiceOfThisThread()))).WaitAsync(Timeout);
 
         Assert.False(thread.IsThreadPoolThread);
+        Assert.True(thread.IsBackground, "a verification that never returns must not keep the process alive");
         Assert.StartsWith("SignalRSecure password verification", thread.Name);
         Assert.Equal(ThreadPriority.BelowNormal, thread.Priority);
         if (OperatingSystem.IsLinux())
@@ -327,6 +330,195 @@ public sealed class PasswordVerificationBudgetTests
         Assert.True(faulted.IsFaulted);
     }
 
+    [Fact]
+    public async Task Budget_SeveralThreads_AreNumberedFromOneInTheirNames()
+    {
+        // Arrange: the names are what an operator sees of these threads in a dump or a debugger.
+        using var budget = Budget(threads: 2, queueLimit: 0);
+        var names = new ConcurrentBag<string?>();
+        var started = Gates(2);
+        var release = Gates(1)[0];
+        var running = Enumerable.Range(0, 2).Select(i => Enqueue(budget, async _ =>
+        {
+            names.Add(Thread.CurrentThread.Name);
+            started[i].TrySetResult();
+            await release.Task.WaitAsync(Timeout);
+            return i;
+        })).ToList();
+
+        // Act
+        await Task.WhenAll(started.Select(gate => gate.Task)).WaitAsync(Timeout);
+        release.TrySetResult();
+        await Task.WhenAll(running).WaitAsync(Timeout);
+
+        // Assert
+        Assert.Equal(["SignalRSecure password verification 1", "SignalRSecure password verification 2"], names.Order());
+    }
+
+    [Fact]
+    public void TryEnqueue_NullWork_Throws()
+    {
+        using var budget = Budget(threads: 1, queueLimit: 0);
+
+        Assert.Throws<ArgumentNullException>(() => budget.TryEnqueue<int>(null!, CancellationToken.None, out _, out _));
+    }
+
+    [Fact]
+    public async Task TryEnqueue_CancelledWhileQueued_CancelsWithTheCallersOwnToken()
+    {
+        // The caller can tell its own cancellation (ex.CancellationToken == its token) from any other.
+        using var budget = Budget(threads: 1, queueLimit: 1);
+        var (running, release) = await OccupyAsync(budget);
+        using var aborted = new CancellationTokenSource();
+        var cancelled = Enqueue(budget, _ => ValueTask.FromResult(1), aborted.Token);
+
+        await aborted.CancelAsync();
+        var outcome = await Record.ExceptionAsync(() => cancelled.WaitAsync(Timeout));
+
+        Assert.Equal(aborted.Token, Assert.IsAssignableFrom<OperationCanceledException>(outcome).CancellationToken);
+        release.TrySetResult();
+        await running.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Dispose_QueuedWorkOfACallerStillWaiting_CancelsItWithACancelledToken()
+    {
+        // Arrange: the caller's own token is not cancelled; the budget gives up on its work.
+        var budget = Budget(threads: 1, queueLimit: 1);
+        var (running, release) = await OccupyAsync(budget);
+        using var caller = new CancellationTokenSource();
+        var queued = Enqueue(budget, _ => ValueTask.FromResult(1), caller.Token);
+
+        // Act
+        var disposing = Task.Run(budget.Dispose);
+        var outcome = await Record.ExceptionAsync(() => queued.WaitAsync(Timeout));
+        release.TrySetResult();
+        await Task.WhenAll(running, disposing).WaitAsync(Timeout);
+
+        // Assert: a cancellation that says it was cancelled, and not by the caller.
+        var cancellation = Assert.IsAssignableFrom<OperationCanceledException>(outcome).CancellationToken;
+        Assert.True(cancellation.IsCancellationRequested);
+        Assert.NotEqual(caller.Token, cancellation);
+        Assert.False(caller.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task TryEnqueue_CancelledJustAsAThreadTakesIt_NeverRunsAndCancellingDoesNotThrow()
+    {
+        // Arrange: the clock read that stamps the start is the instant a thread has taken the work out of the queue,
+        // still holding the budget's lock; the cancellation's callback runs right then, and finds the work gone.
+        var clock = new HookedClock(_time);
+        using var budget = new PasswordVerificationBudget(
+            Options.Create(new LoginOptions { MaxConcurrentVerifications = 1, VerificationQueueLimit = 1 }), clock);
+        using var caller = new CancellationTokenSource();
+        Exception? cancelFailure = null;
+        clock.AfterNextTimestamp = () => cancelFailure = Record.Exception(caller.Cancel);
+        var ran = false;
+
+        // Act
+        var cancelled = Enqueue(
+            budget,
+            _ =>
+            {
+                ran = true;
+                return ValueTask.FromResult(1);
+            },
+            caller.Token);
+        var outcome = await Record.ExceptionAsync(() => cancelled.WaitAsync(Timeout));
+
+        // Assert: cancelled with the caller's token, the caller's Cancel did not throw, and the thread serves on.
+        Assert.Equal(caller.Token, Assert.IsAssignableFrom<OperationCanceledException>(outcome).CancellationToken);
+        Assert.Null(cancelFailure);
+        Assert.False(ran);
+        Assert.Equal(2, await Enqueue(budget, _ => ValueTask.FromResult(2)).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task TryEnqueue_WorkCancelledBeforeItStarted_CountsNothingTowardTheEstimatedWait()
+    {
+        // Arrange: cancelled as the thread takes it, after which 2 s pass on the clock before the thread is free again.
+        var clock = new HookedClock(_time);
+        using var budget = new PasswordVerificationBudget(
+            Options.Create(new LoginOptions { MaxConcurrentVerifications = 1, VerificationQueueLimit = 1 }), clock);
+        using var caller = new CancellationTokenSource();
+        Exception? cancelFailure = null;
+        clock.AfterNextTimestamp = () =>
+        {
+            cancelFailure = Record.Exception(caller.Cancel);
+            _time.Advance(TimeSpan.FromSeconds(2));
+        };
+        var cancelled = Enqueue(budget, _ => ValueTask.FromResult(1), caller.Token);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Timeout));
+        var (running, release) = await OccupyAsync(budget);
+        var queued = Enqueue(budget, _ => ValueTask.FromResult(2));
+
+        // Act
+        var admitted = budget.TryEnqueue(_ => ValueTask.FromResult(3), CancellationToken.None, out _, out var retryAfter);
+
+        // Assert: no verification has finished and the running one has only just begun, so there is no cost to go on.
+        Assert.Null(cancelFailure);
+        Assert.False(admitted);
+        Assert.Equal(TimeSpan.Zero, retryAfter);
+        release.TrySetResult();
+        await Task.WhenAll(running, queued).WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task TryEnqueue_WorkCompletingLaterOnAValueTaskSource_HandsTheCallerItsResult()
+    {
+        // Arrange: a directory built on sockets or pipes returns a ValueTask whose pending result is no Task.
+        using var budget = Budget(threads: 1, queueLimit: 0);
+        var later = new LaterResult();
+        var verification = Enqueue(budget, _ => later.ValueTask);
+
+        // Act: the result comes once the thread waits for it.
+        await Task.WhenAny(later.Awaited, verification).WaitAsync(Timeout);
+        later.SetResult(42);
+
+        // Assert
+        Assert.Equal(42, await verification.WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task TryEnqueue_WorkDone_IsNotKeptAliveByTheCallersTokenSource()
+    {
+        // Arrange: a token source that outlives many verifications (an app-wide token, a reused connection's token).
+        // The work captures what it verifies (a login's user name and password): it must not linger after the work.
+        using var budget = Budget(threads: 1, queueLimit: 1);
+        using var caller = new CancellationTokenSource();
+        var captured = RunCapturing(budget, caller.Token);
+
+        // Act: one more verification, so that the thread no longer holds the first one either.
+        Assert.Equal(2, await Enqueue(budget, _ => ValueTask.FromResult(2)).WaitAsync(Timeout));
+        CollectGarbage();
+
+        // Assert
+        Assert.False(captured.IsAlive);
+        GC.KeepAlive(caller);
+    }
+
+    [Fact]
+    public async Task Dispose_QueuedWork_IsKeptAliveNeitherByTheBudgetNorByTheCallersTokenSource()
+    {
+        // Arrange
+        var budget = Budget(threads: 1, queueLimit: 1);
+        var (running, release) = await OccupyAsync(budget);
+        using var caller = new CancellationTokenSource();
+        var (captured, queued) = QueueCapturing(budget, caller.Token);
+
+        // Act
+        var disposing = Task.Run(budget.Dispose);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.WaitAsync(Timeout));
+        release.TrySetResult();
+        await Task.WhenAll(running, disposing).WaitAsync(Timeout);
+        CollectGarbage();
+
+        // Assert
+        Assert.False(captured.IsAlive);
+        GC.KeepAlive(caller);
+        GC.KeepAlive(budget);
+    }
+
     private PasswordVerificationBudget Budget(int threads, int queueLimit) =>
         new(Options.Create(new LoginOptions { MaxConcurrentVerifications = threads, VerificationQueueLimit = queueLimit }), _time);
 
@@ -364,6 +556,32 @@ public sealed class PasswordVerificationBudgetTests
         return (running, release);
     }
 
+    /// <summary>Runs work that captures an object of its own to the end, and returns a weak reference to that object.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RunCapturing(PasswordVerificationBudget budget, CancellationToken cancellationToken)
+    {
+        var secret = new object();
+        var completion = Enqueue(budget, _ => ValueTask.FromResult(secret.GetHashCode()), cancellationToken);
+        Assert.True(completion.Wait(Timeout));
+        return new WeakReference(secret);
+    }
+
+    /// <summary>Queues work that captures an object of its own, and returns a weak reference to that object.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (WeakReference Captured, Task Queued) QueueCapturing(PasswordVerificationBudget budget, CancellationToken cancellationToken)
+    {
+        var secret = new object();
+        var queued = Enqueue(budget, _ => ValueTask.FromResult(secret.GetHashCode()), cancellationToken);
+        return (new WeakReference(secret), queued);
+    }
+
+    private static void CollectGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     private static TaskCompletionSource[] Gates(int count) =>
         [.. Enumerable.Range(0, count).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))];
 
@@ -379,6 +597,52 @@ public sealed class PasswordVerificationBudgetTests
             }
 
             current = seen;
+        }
+    }
+
+    /// <summary>The fake clock, with a hook that runs once, on the reading thread, right after the next timestamp is read.</summary>
+    private sealed class HookedClock(ManualTimeProvider inner) : TimeProvider
+    {
+        private Action? _afterNextTimestamp;
+
+        public Action? AfterNextTimestamp
+        {
+            set => Volatile.Write(ref _afterNextTimestamp, value);
+        }
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp()
+        {
+            var timestamp = inner.GetTimestamp();
+            Interlocked.Exchange(ref _afterNextTimestamp, null)?.Invoke();
+            return timestamp;
+        }
+    }
+
+    /// <summary>A result that comes later through an <see cref="IValueTaskSource{TResult}"/>, as sockets and pipes give them.</summary>
+    private sealed class LaterResult : IValueTaskSource<int>
+    {
+        private readonly TaskCompletionSource _awaited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
+
+        public ValueTask<int> ValueTask => new(this, _core.Version);
+
+        /// <summary>Completes once someone waits for the result.</summary>
+        public Task Awaited => _awaited.Task;
+
+        public void SetResult(int result) => _core.SetResult(result);
+
+        public int GetResult(short token) => _core.GetResult(token);
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            _core.OnCompleted(continuation, state, token, flags);
+            _awaited.TrySetResult();
         }
     }
 }
