@@ -96,6 +96,7 @@ internal sealed class NewConnectionPace : IDisposable
                     break;
                 }
 
+                // Stryker disable once Statement: equivalent, a turn left in the queue is completed, so the next pass of the loop dequeues it before anything else
                 _waiting.Dequeue();
                 turn.TrySetResult(true);
             }
