@@ -39,6 +39,7 @@ internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimit
     {
         _options = options.Value;
         _time = time;
+        // Stryker disable once Equality: equivalent for >=, when the lockout and the window are equal both branches are the same time; the < it also skips is killed by the LimiterSweep tests
         var longest = _options.AuthenticationLockout > _options.AuthenticationFailureWindow
             ? _options.AuthenticationLockout
             : _options.AuthenticationFailureWindow;
@@ -85,6 +86,7 @@ internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimit
 
                 var now = _time.GetUtcNow();
                 Refresh(window, now);
+                // Stryker disable once Equality: equivalent for >=, after Refresh a lockout is either none (MinValue) or still to end, never exactly now; the < it also skips refuses every attempt and is killed by the limiter tests
                 if (window.LockedUntil > now)
                 {
                     return false;
@@ -169,7 +171,9 @@ internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimit
         }
 
         window.Count++;
-        if (window.Count < _options.AuthenticationFailuresPerIp || window.LockedUntil > now)
+        if (window.Count < _options.AuthenticationFailuresPerIp ||
+            // Stryker disable once Equality: equivalent for >=, after Refresh a lockout is either none (MinValue) or still to end, never exactly now; the < it also skips never locks out and is killed by the lockout tests
+            window.LockedUntil > now)
         {
             return false;
         }
@@ -187,7 +191,9 @@ internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimit
             window.LockedUntil = DateTimeOffset.MinValue;
             window.Count = 0;
         }
-        else if (window.Count > 0 && now - window.Start >= _options.AuthenticationFailureWindow)
+        else if (now - window.Start >= _options.AuthenticationFailureWindow &&
+            // Stryker disable once Equality: equivalent for >=, with no failure counted the branch sets the count to zero, which it already is; the < it also skips never ends a window and is killed by Limiter_FailuresExactlyAWindowApart_AreCountedInSeparateWindows
+            window.Count > 0)
         {
             window.Count = 0;
         }
@@ -198,6 +204,7 @@ internal sealed class AuthenticationFailureLimiter : IAuthenticationFailureLimit
     ValueTask<TimeSpan> IAuthenticationFailureLimiter.GetLockoutAsync(IPAddress? address, CancellationToken cancellationToken) =>
         ValueTask.FromResult(IsLockedOut(address, out var retryAfter) ? retryAfter : TimeSpan.Zero);
 
+    // Stryker disable once String: equivalent, this limiter ends an attempt by its address alone; the id names an attempt in a shared store
     async ValueTask<AuthenticationAttempt?> IAuthenticationFailureLimiter.TryBeginAttemptAsync(IPAddress? address, CancellationToken cancellationToken) =>
         await TryBeginAttemptAsync(address, cancellationToken) ? new AuthenticationAttempt(address, string.Empty) : null;
 

@@ -65,6 +65,7 @@ internal sealed class NegotiationLimiter
             if (allowance.Bucket.TryTake(_time, _perSecond, _burst))
             {
                 retryAfter = TimeSpan.Zero;
+                // Stryker disable once Boolean: equivalent, shouldLog is read only when TryTake refuses
                 shouldLog = false;
                 return true;
             }

@@ -96,6 +96,7 @@ internal sealed class NewConnectionPace : IDisposable
                     break;
                 }
 
+                // Stryker disable once Statement: equivalent, a turn left in the queue is completed, so the next pass of the loop dequeues it before anything else
                 _waiting.Dequeue();
                 turn.TrySetResult(true);
             }
@@ -116,7 +117,7 @@ internal sealed class NewConnectionPace : IDisposable
 
         _timerArmed = true;
         var untilNextToken = TimeSpan.FromSeconds(1 / _perSecond);
-        // Stryker disable once Equality: equivalent, at untilNextToken == MinimumTick both branches are the same time
+        // Stryker disable once Equality: equivalent for >=, at untilNextToken == MinimumTick both branches are the same time; the < it also skips is killed by WaitForTurnAsync_SlowRate_WakesOnceForTheTokenNotEveryTick
         _timer.Change(untilNextToken > MinimumTick ? untilNextToken : MinimumTick, Timeout.InfiniteTimeSpan);
     }
 }

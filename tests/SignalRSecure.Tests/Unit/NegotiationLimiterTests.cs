@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Protection;
 using SignalRSecure.Tests.Infrastructure;
@@ -186,6 +187,82 @@ public sealed class NegotiationLimiterTests
         // Assert
         Assert.Equal(20_002, trackedAfterTheSweep);
         Assert.Equal(30_003, limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public void TryTake_SweepDueWhileAnotherThreadSweeps_SkipsItAndTheNextNewAddressSweeps()
+    {
+        // Arrange: 10,000 addresses, all refilled; the sweep's lock held as by a sweep running on this thread.
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        for (var i = 0; i < 10_000; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var sweepLock = (Lock)typeof(NegotiationLimiter).GetField("_sweepLock", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(limiter)!;
+
+        // Act: the 10,001st new address, on another thread, is due to sweep but finds the sweep taken.
+        var granted = false;
+        Exception? failure = null;
+        sweepLock.Enter();
+        try
+        {
+            var other = new Thread(() =>
+            {
+                try
+                {
+                    granted = limiter.TryTake(AddressNumber(10_000), out _, out _);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+            });
+            other.Start();
+            Assert.True(other.Join(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            sweepLock.Exit();
+        }
+
+        var trackedWhileSkipped = limiter.TrackedAddresses;
+        limiter.TryTake(AddressNumber(10_001), out _, out _);
+
+        // Assert: granted without a sweep; the next new address did it, keeping only the two not refilled.
+        Assert.Null(failure);
+        Assert.True(granted);
+        Assert.Equal(10_001, trackedWhileSkipped);
+        Assert.Equal(2, limiter.TrackedAddresses);
+    }
+
+    [Fact]
+    public void TryTake_SweepOnAnotherThreadBefore_DoesNotKeepTheNextSweepFromRunning()
+    {
+        // Arrange: the first sweep (at the 10,001st new address, nothing refilled) runs on a thread of its own.
+        var limiter = Limiter(perMinute: 60, burst: 1);
+        var first = new Thread(() =>
+        {
+            for (var i = 0; i <= 10_000; i++)
+            {
+                limiter.TryTake(AddressNumber(i), out _, out _);
+            }
+        });
+        first.Start();
+        Assert.True(first.Join(TimeSpan.FromSeconds(10)));
+        var trackedAfterTheFirst = limiter.TrackedAddresses;
+
+        // Act: all refilled; 10,001 more new addresses on this thread are due for the next sweep.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 10_001; i <= 20_001; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
+
+        // Assert: the second sweep dropped the 10,001 refilled entries of the first thread.
+        Assert.Equal(10_001, trackedAfterTheFirst);
+        Assert.Equal(10_001, limiter.TrackedAddresses);
     }
 
     [Fact]

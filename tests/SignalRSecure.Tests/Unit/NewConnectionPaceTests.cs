@@ -156,6 +156,68 @@ public sealed class NewConnectionPaceTests
         Assert.True(await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
-    private NewConnectionPace Pace(int perSecond, int burst, int queueLimit) =>
-        new(Options.Create(new ProtectionOptions { NewConnectionsPerSecond = perSecond, NewConnectionBurst = burst, NewConnectionQueueLimit = queueLimit }), _time);
+    [Fact]
+    public async Task WaitForTurnAsync_SlowRate_WakesOnceForTheTokenNotEveryTick()
+    {
+        // Arrange: 2 a second; one waiter, whose token is 500 ms away.
+        var time = new CountingTimeProvider(_time);
+        using var pace = Pace(perSecond: 2, burst: 1, queueLimit: 5, time);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiter = pace.WaitForTurnAsync(CancellationToken.None).AsTask();
+
+        // Act
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+
+        // Assert: the timer fired once, when the token came, rather than every 2 ms until then.
+        Assert.True(await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, time.Firings);
+    }
+
+    [Fact]
+    public async Task WaitForTurnAsync_QueueEmptied_DisarmsTheTimer()
+    {
+        // Arrange: the burst used up; two waiters, one token every 100 ms.
+        var time = new CountingTimeProvider(_time);
+        using var pace = Pace(perSecond: 10, burst: 1, queueLimit: 5, time);
+        Assert.True(await pace.WaitForTurnAsync(CancellationToken.None));
+        var waiting = Enumerable.Range(0, 2).Select(_ => pace.WaitForTurnAsync(CancellationToken.None).AsTask()).ToList();
+
+        // Act
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+        var timerArmedAfter = _time.WhenTimerPendingAsync().IsCompleted;
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        // Assert: a tick per waiter, and none once nobody waits.
+        Assert.False(timerArmedAfter);
+        Assert.Equal(2, time.Firings);
+    }
+
+    private NewConnectionPace Pace(int perSecond, int burst, int queueLimit, TimeProvider? time = null) =>
+        new(Options.Create(new ProtectionOptions { NewConnectionsPerSecond = perSecond, NewConnectionBurst = burst, NewConnectionQueueLimit = queueLimit }), time ?? _time);
+
+    /// <summary>The manual clock, counting how often its timers fire.</summary>
+    private sealed class CountingTimeProvider(ManualTimeProvider inner) : TimeProvider
+    {
+        private int _firings;
+
+        public int Firings => Volatile.Read(ref _firings);
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            inner.CreateTimer(
+                s =>
+                {
+                    Interlocked.Increment(ref _firings);
+                    callback(s);
+                },
+                state,
+                dueTime,
+                period);
+    }
 }

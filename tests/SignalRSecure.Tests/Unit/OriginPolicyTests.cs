@@ -53,6 +53,20 @@ public sealed class OriginPolicyTests
         Assert.Equal(expected, normalized);
     }
 
+    [Fact]
+    public void TryNormalize_HostThatIdnaRefuses_IsRefusedAndCannotBeConfigured()
+    {
+        // A lone surrogate passes Uri.TryCreate, but turning the host into its IDNA form throws.
+        const string origin = "https://a\uD800b.example";
+
+        var normalized = OriginPolicy.TryNormalize(origin, out _);
+        var validation = new ProtectionOptionsValidator().Validate(null, new ProtectionOptions { AllowedOrigins = [origin] });
+
+        Assert.False(normalized);
+        Assert.True(validation.Failed);
+        Assert.Contains("AllowedOrigins:0", validation.FailureMessage, StringComparison.Ordinal);
+    }
+
     private static HttpRequest Request(string? origin)
     {
         var context = new DefaultHttpContext();

@@ -70,6 +70,33 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void Return_OnAnEmptyBucket_GivesBackOneTokenNotTheBurst()
+    {
+        var bucket = new TokenBucket(burst: 3, _time.GetTimestamp());
+        Assert.True(bucket.TryTake(_time, perSecond: 1, burst: 3, count: 3));
+
+        bucket.Return(burst: 3);
+        var taken = Enumerable.Range(0, 3).Count(_ => bucket.TryTake(_time, perSecond: 1, burst: 3));
+
+        Assert.Equal(1, taken);
+    }
+
+    [Fact]
+    public void TimeUntil_MoreThanAskedForAlreadyThere_IsZero()
+    {
+        // A bucket that has refilled past what is asked for: no wait, never a negative one.
+        var bucket = new TokenBucket(burst: 4, _time.GetTimestamp());
+        var full = bucket.TimeUntil(1, _time, perSecond: 2);
+        Assert.True(bucket.TryTake(_time, perSecond: 2, burst: 4, count: 4));
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        var forTheBurstLongAfter = bucket.TimeUntil(4, _time, perSecond: 2);
+
+        Assert.Equal(TimeSpan.Zero, full);
+        Assert.Equal(TimeSpan.Zero, forTheBurstLongAfter);
+    }
+
+    [Fact]
     public void TimeUntil_HowLongTheRefillTakes_ZeroWhenThereAlready()
     {
         var bucket = new TokenBucket(burst: 4, _time.GetTimestamp());

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SignalRSecure.AspNetCore.Gate;
 using SignalRSecure.AspNetCore.Protection;
@@ -295,6 +296,48 @@ public sealed class UserBudgetsTests
         Assert.Null(await limits.LeaseInvocationsAsync("alice"));
         await limits.RemoveConnectionAsync("alice");
         Assert.False(new UserBudgets(Options.Create(new ProtectionOptions()), Options.Create(new SecureHubOptions()), _time).IsShared);
+    }
+
+    [Fact]
+    public async Task TryTakeInvocationAsync_SharedBucketFails_LogsTheFailure()
+    {
+        var logs = new CapturedLogs();
+        using var loggers = new LoggerFactory([logs]);
+        var store = new FakeSharedLimits { LeaseFailure = new InvalidOperationException("store down") };
+        var budgets = new UserBudgets(
+            Options.Create(new ProtectionOptions()), Options.Create(new SecureHubOptions()), _time, store, loggers.CreateLogger<UserBudgets>());
+        var budget = (await budgets.TryAcquireAsync("alice"))!;
+
+        Assert.True(await budgets.TryTakeInvocationAsync(budget));
+
+        var logged = Assert.Single(logs.WithEvent("SharedUserBudgetFailed"));
+        Assert.Equal(LogLevel.Warning, logged.Level);
+        Assert.Equal("store down", logged.Exception?.Message);
+    }
+
+    [Fact]
+    public async Task TryAcquire_EntryGivenBackWhileItWaitsForTheLock_TakesAFreshOneAndKeepsTheCap()
+    {
+        // Arrange: one connection a user; alice's only connection holds her entry.
+        var budgets = Budgets(maxConnectionsPerUser: 1);
+        var first = budgets.TryAcquire("alice")!;
+
+        // Act: a new connection has found the entry and waits for its lock while the first one closes, retiring it.
+        Task<UserBudget?> second;
+        lock (first.SyncRoot)
+        {
+            second = LockRace.RunUntilBlocked(() => budgets.TryAcquire("alice"));
+            budgets.Release(first);
+        }
+
+        var admitted = await second.WaitAsync(TimeSpan.FromSeconds(10));
+        var third = budgets.TryAcquire("alice");
+
+        // Assert: the second counts on the entry in the table, so a third is over the cap.
+        Assert.NotNull(admitted);
+        Assert.NotSame(first, admitted);
+        Assert.Null(third);
+        Assert.Equal(1, budgets.Count);
     }
 
     /// <summary>The answers to <paramref name="count"/> invocations in a row, in order.</summary>
