@@ -257,32 +257,17 @@ public sealed class SecureEndpointMiddlewareTests : IDisposable
         Assert.Equal(4, _rejections.Of("negotiate"));
     }
 
-    [Fact]
-    public async Task InvokeAsync_GetToTheNegotiateRoute_IsNotCountedAsANegotiation()
+    [Theory]
+    // Only a POST negotiates: SignalR answers a GET to the route itself (405), and it creates no connection.
+    [InlineData("GET", true)]
+    // A long polling send or poll is a POST to the hub's own route: it belongs to a connection already negotiated.
+    [InlineData("POST", false)]
+    public async Task InvokeAsync_RequestThatIsNoNegotiation_IsNotCountedAsANegotiation(string method, bool negotiateRoute)
     {
-        // Only a POST negotiates: SignalR answers a GET to the route itself (405), and it creates no connection.
         var next = new Next();
         var middleware = Middleware(new ProtectionOptions { NegotiationBurstPerIp = 1, NegotiationsPerIpPerMinute = 1 }, next: next);
-        var first = Request(SecureEndpointKind.Hub, negotiate: true);
-        var second = Request(SecureEndpointKind.Hub, negotiate: true);
-
-        await middleware(first).WaitAsync(TimeSpan.FromSeconds(10));
-        await middleware(second).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.Equal(2, next.Total);
-        Assert.Equal(200, second.Response.StatusCode);
-        Assert.Equal(0, _rejections.Of("negotiate"));
-        Assert.True(Negotiations.TryTake(IPAddress.Parse(ClientIp), out _, out _));
-    }
-
-    [Fact]
-    public async Task InvokeAsync_PostToTheHubRouteThatIsNoNegotiation_IsNotCountedAsANegotiation()
-    {
-        // A long polling send or poll is a POST to the hub's own route: it belongs to a connection already negotiated.
-        var next = new Next();
-        var middleware = Middleware(new ProtectionOptions { NegotiationBurstPerIp = 1, NegotiationsPerIpPerMinute = 1 }, next: next);
-        var first = Request(SecureEndpointKind.Hub, method: "POST");
-        var second = Request(SecureEndpointKind.Hub, method: "POST");
+        var first = Request(SecureEndpointKind.Hub, method, negotiate: negotiateRoute);
+        var second = Request(SecureEndpointKind.Hub, method, negotiate: negotiateRoute);
 
         await middleware(first).WaitAsync(TimeSpan.FromSeconds(10));
         await middleware(second).WaitAsync(TimeSpan.FromSeconds(10));
