@@ -242,9 +242,11 @@ internal sealed class HubLink : IDisposable
                 _handler?.Invoke(this, record.Span, Stopwatch.GetTimestamp());
             }
         }
-        catch (LinkClosedException)
+        catch (LinkClosedException ex)
         {
-            // The end of every pump: the scenario aborted the link, or the server closed it.
+            // The end of every pump: the scenario aborted the link, or the server closed it. A call still waiting for
+            // its completion learns why at once instead of waiting out its timeout.
+            Pending?.TrySetException(ex);
         }
     }
 }

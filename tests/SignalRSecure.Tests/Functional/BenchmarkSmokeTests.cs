@@ -1,4 +1,5 @@
 using MessagePack;
+using Microsoft.Extensions.Logging;
 using SignalRSecure.Bench.Load;
 using SignalRSecure.Bench.Scenarios;
 using SignalRSecure.Bench.Targets;
@@ -63,8 +64,18 @@ public sealed class BenchmarkSmokeTests
         await fanOut.GrowForGroupsAsync(groups: 2, members: 5).WaitAsync(TimeSpan.FromSeconds(30));
 
         // Act
-        var groups = await fanOut.RunAsync("2 groups x 5", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
-            .WaitAsync(TimeSpan.FromSeconds(30));
+        FanOut groups;
+        try
+        {
+            groups = await fanOut.RunAsync("2 groups x 5", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800), round: 1)
+                .WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception ex)
+        {
+            // Seen once on a loaded machine (a completion that never came): say what the server logged meanwhile.
+            var warnings = server.Logs.Records.Where(record => record.Level >= LogLevel.Warning);
+            throw new InvalidOperationException($"The fan-out ended early; the server's warnings: {string.Join(Environment.NewLine, warnings)}", ex);
+        }
 
         // Assert: G's messages carry the sender, the group, the time and the history id (well over 100 bytes); no
         // WebSocket message carries less than one delivery, but pings may come between them. No probe: no runtime figures.
