@@ -100,18 +100,12 @@ public sealed class NegotiationLimiterTests
         // Each address uses its one negotiation, so its entry matters until it refills (1 s). A sweep runs once more
         // new addresses than the threshold (10,000) or than the last sweep left have come since the last sweep.
         var limiter = Limiter(perMinute: 60, burst: 1);
-        for (var i = 0; i < 10_000; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 0, last: 9_999);
 
         limiter.TryTake(AddressNumber(10_000), out _, out _);
         var trackedBeforeRefill = limiter.TrackedAddresses;
         var stillLimited = !limiter.TryTake(AddressNumber(0), out _, out _);
-        for (var i = 10_001; i < 20_001; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 10_001, last: 20_000);
 
         var trackedAfterMore = limiter.TrackedAddresses;
         _time.Advance(TimeSpan.FromSeconds(1));
@@ -170,19 +164,13 @@ public sealed class NegotiationLimiterTests
         // Arrange: 20,001 addresses, none refilled, when the second sweep runs: it removes nothing, and the next sweep
         // waits for 20,001 new addresses rather than 10,000, so that a full table is not walked every 10,000 requests.
         var limiter = Limiter(perMinute: 60, burst: 1);
-        for (var i = 0; i <= 20_001; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 0, last: 20_001);
 
         var trackedAfterTheSweep = limiter.TrackedAddresses;
 
         // Act: all refilled; 10,001 new addresses are fewer than the sweep now waits for.
         _time.Advance(TimeSpan.FromSeconds(1));
-        for (var i = 20_002; i <= 30_002; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 20_002, last: 30_002);
 
         // Assert
         Assert.Equal(20_002, trackedAfterTheSweep);
@@ -194,10 +182,7 @@ public sealed class NegotiationLimiterTests
     {
         // Arrange: 10,000 addresses, all refilled; the sweep's lock held as by a sweep running on this thread.
         var limiter = Limiter(perMinute: 60, burst: 1);
-        for (var i = 0; i < 10_000; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 0, last: 9_999);
 
         _time.Advance(TimeSpan.FromSeconds(1));
         var sweepLock = (Lock)typeof(NegotiationLimiter).GetField("_sweepLock", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(limiter)!;
@@ -244,10 +229,7 @@ public sealed class NegotiationLimiterTests
         var limiter = Limiter(perMinute: 60, burst: 1);
         var first = new Thread(() =>
         {
-            for (var i = 0; i <= 10_000; i++)
-            {
-                limiter.TryTake(AddressNumber(i), out _, out _);
-            }
+            TakeOneEach(limiter, first: 0, last: 10_000);
         });
         first.Start();
         Assert.True(first.Join(TimeSpan.FromSeconds(10)));
@@ -255,10 +237,7 @@ public sealed class NegotiationLimiterTests
 
         // Act: all refilled; 10,001 more new addresses on this thread are due for the next sweep.
         _time.Advance(TimeSpan.FromSeconds(1));
-        for (var i = 10_001; i <= 20_001; i++)
-        {
-            limiter.TryTake(AddressNumber(i), out _, out _);
-        }
+        TakeOneEach(limiter, first: 10_001, last: 20_001);
 
         // Assert: the second sweep dropped the 10,001 refilled entries of the first thread.
         Assert.Equal(10_001, trackedAfterTheFirst);
@@ -273,6 +252,15 @@ public sealed class NegotiationLimiterTests
         Assert.True(result.Failed);
         Assert.Contains("SignalRSecure:Protection:NegotiationsPerIpPerMinute must be greater than zero.", result.Failures);
         Assert.Contains("SignalRSecure:Protection:NegotiationBurstPerIp must be greater than zero.", result.Failures);
+    }
+
+    /// <summary>Addresses number <paramref name="first"/> to <paramref name="last"/> each take one negotiation.</summary>
+    private static void TakeOneEach(NegotiationLimiter limiter, int first, int last)
+    {
+        for (var i = first; i <= last; i++)
+        {
+            limiter.TryTake(AddressNumber(i), out _, out _);
+        }
     }
 
     private static IPAddress AddressNumber(int i) => new([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
